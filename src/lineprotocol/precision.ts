@@ -1,0 +1,60 @@
+/**
+ * Timestamp precisions accepted by the InfluxDB 1.x `/write` endpoint (`precision=`), normalized.
+ * `n`/`ns` nanoseconds, `u`/`us`/`µ` microseconds, `ms`, `s`, `m` minutes, `h` hours.
+ */
+export const PRECISIONS = ['n', 'u', 'ms', 's', 'm', 'h'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+const ALIASES: Readonly<Record<string, Precision>> = {
+  '': 'n',
+  n: 'n',
+  ns: 'n',
+  u: 'u',
+  us: 'u',
+  'µ': 'u',
+  'μ': 'u', // Greek small mu, which some clients send instead of the micro sign
+  ms: 'ms',
+  s: 's',
+  m: 'm',
+  h: 'h',
+};
+
+/** Normalizes a `precision` parameter; undefined when it is not one InfluxDB accepts. */
+export function parsePrecision(value: string | null | undefined): Precision | undefined {
+  return ALIASES[value ?? ''];
+}
+
+// Wall clock anchored once, advanced by the monotonic clock: nanosecond stamps that differ between two requests
+// in the same millisecond (InfluxDB stamps with time.Now() in ns; ms*1e6 would make such requests overwrite each other).
+const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+/** Nanoseconds since the epoch. */
+export function nowNs(): bigint {
+  return anchorNs + process.hrtime.bigint();
+}
+
+/**
+ * The current time as a decimal string in the given precision (truncated, as InfluxDB does).
+ * `nowMs` fixes the clock (tests); without it, n and u use the nanosecond clock.
+ */
+export function nowIn(precision: Precision, nowMs?: number): string {
+  if (nowMs === undefined) {
+    if (precision === 'n') return nowNs().toString();
+    if (precision === 'u') return (nowNs() / 1000n).toString();
+    nowMs = Date.now();
+  }
+  switch (precision) {
+    case 'n':
+      return `${nowMs}000000`;
+    case 'u':
+      return `${nowMs}000`;
+    case 'ms':
+      return `${nowMs}`;
+    case 's':
+      return `${Math.floor(nowMs / 1000)}`;
+    case 'm':
+      return `${Math.floor(nowMs / 60_000)}`;
+    case 'h':
+      return `${Math.floor(nowMs / 3_600_000)}`;
+  }
+}
