@@ -1,0 +1,57 @@
+# influx-relay: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE ?= node
+TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
+
+.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down bench haproxy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+deps: ## Install what is missing: npm packages, and Debian influxdb, haproxy, collectd, nginx, wrk
+	@bash scripts/ensure-deps.sh influxdb haproxy collectd-core nginx-light wrk docker-compose
+
+build: ## Compile TypeScript to dist/
+	@bash scripts/ensure-deps.sh --npm-only
+	@rm -rf dist && npx tsc -p tsconfig.json
+
+typecheck: ## Type-check without emitting
+	@npx tsc -p tsconfig.json --noEmit
+
+lint: ## ESLint over src and test
+	@npx eslint src test
+
+docs: build ## Regenerate docs/configuration.md (and haproxy/haproxy.cfg) from their schemas
+	@$(NODE) dist/src/config/docs-cli.js
+	@$(MAKE) --no-print-directory haproxy
+
+docs-check: ## Fail when generated docs or configs drift from their sources
+	@$(NODE) dist/src/config/docs-cli.js --check
+	@$(NODE) dist/src/main.js haproxy -cluster haproxy/cluster.example.toml | diff -u haproxy/haproxy.cfg - \
+		|| { echo "haproxy/haproxy.cfg is stale: run 'make haproxy'"; exit 1; }
+
+test: deps build lint docs-check ## Everything CI runs: install, build, lint, docs drift, unit + integration tests
+	@$(NODE) --test --test-reporter=spec $(TEST_FILES)
+
+test-unit: build ## Unit tests only
+	@$(NODE) --test $(shell find dist/test/unit -name '*.test.js' | sort)
+
+test-integration: build ## Integration and end-to-end tests (real influxd)
+	@$(NODE) --test $(shell find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
+
+up: ## Start two influxd and a relay on loopback (see README); prints where to write
+	@bash scripts/up.sh
+
+down: ## Stop what `make up` started (by PID)
+	@bash scripts/down.sh
+
+haproxy: build ## Generate haproxy/haproxy.cfg from haproxy/cluster.example.toml
+	@$(NODE) dist/src/main.js haproxy -cluster haproxy/cluster.example.toml -out haproxy/haproxy.cfg
+
+bench: build ## Benchmarks: scanner, relay → two nginx sinks, relay → two influxd; writes docs/benchmarks.md
+	@bash scripts/ensure-deps.sh influxdb nginx-light wrk
+	@bash test/bench/run.sh
+
+clean: ## Remove build output
+	@rm -rf dist

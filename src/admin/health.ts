@@ -1,0 +1,36 @@
+/**
+ * /health for load balancers and people: 200 when this listener can accept writes (every backend has room), 503 when
+ * it cannot (shutting down, or some backend's queue is full), with every backend's state, backlog and last error.
+ * /health/backends/<name>: 200 when that backend is up with no backlog; 503 while it is down or catching up
+ * (HAProxy uses it to keep a stale replica out of the read pool).
+ */
+import type { Backend, BackendHealth } from '../backends/backend.js';
+import { VERSION } from '../version.js';
+
+export interface ListenerHealth {
+  readonly name: string;
+  readonly status: 'pass' | 'fail';
+  readonly acceptingWrites: boolean;
+  readonly version: string;
+  readonly message: string;
+  readonly backends: readonly BackendHealth[];
+}
+
+export function listenerHealth(name: string, backends: readonly Backend[], closing: boolean): ListenerHealth {
+  const reports = backends.map((b) => b.health());
+  const full = reports.filter((r) => !r.acceptingWrites).map((r) => r.name);
+  const accepting = !closing && full.length === 0;
+  let message = 'ready for writes';
+  if (closing) message = 'shutting down';
+  else if (full.length > 0) message = `cannot accept writes: queue full for ${full.join(', ')}`;
+  else {
+    const behind = reports.filter((r) => r.state !== 'up').map((r) => `${r.name} ${r.state}`);
+    if (behind.length > 0) message = `ready for writes; queued for ${behind.join(', ')}`;
+  }
+  return { name, status: accepting ? 'pass' : 'fail', acceptingWrites: accepting, version: VERSION, message, backends: reports };
+}
+
+export function backendReadiness(backend: Backend): { status: 200 | 503; body: BackendHealth } {
+  const h = backend.health();
+  return { status: h.state === 'up' ? 200 : 503, body: h };
+}

@@ -1,0 +1,42 @@
+/** Builds a Backend, with its own queue and dead-letter file, from an output section of the config. */
+import type { HttpOutputConfig } from '../config/types.js';
+import { MemoryQueue } from '../queue/memory-queue.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { RelayMetrics } from '../telemetry/metrics.js';
+import { Backend } from './backend.js';
+import { FileDeadLetters } from './dead-letters.js';
+
+const MB = 1024 * 1024;
+const KB = 1024;
+
+export function backendFromConfig(cfg: HttpOutputConfig, logger: Logger, metrics: RelayMetrics): Backend {
+  const maxBatchBytes = cfg.maxBatchKb * KB;
+  const retry = cfg.bufferSizeMb > 0;
+  // Buffering off (buffer-size-mb = 0) still needs room for writes in flight: a small window, no retries.
+  const capacity = retry ? cfg.bufferSizeMb * MB : Math.max(8 * maxBatchBytes, 8 * MB);
+  const backend = new Backend(
+    {
+      name: cfg.name,
+      location: cfg.location,
+      timeoutMs: cfg.timeoutMs,
+      retry,
+      maxBatchBytes,
+      initialDelayMs: cfg.initialDelayIntervalMs,
+      maxDelayMs: cfg.maxDelayIntervalMs,
+      deadLetterAfterMs: cfg.deadLetterAfterMs,
+      // Without buffering, writes are independent tries: do not serialize them behind each other.
+      maxInFlight: retry ? cfg.maxInFlight : Math.max(cfg.maxInFlight, cfg.connections),
+      connections: cfg.connections,
+      skipTlsVerification: cfg.skipTlsVerification,
+      ...(cfg.httpUser !== undefined ? { httpUser: cfg.httpUser, httpPass: cfg.httpPass ?? '' } : {}),
+    },
+    {
+      queue: new MemoryQueue(capacity),
+      logger,
+      metrics,
+      ...(cfg.deadLetterFile ? { deadLetters: new FileDeadLetters(cfg.deadLetterFile) } : {}),
+    },
+  );
+  metrics.trackQueue(backend);
+  return backend;
+}

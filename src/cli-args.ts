@@ -1,0 +1,55 @@
+/**
+ * Command-line flags, Go `flag` style as influxdb-relay takes them (`-config relay.toml`), with GNU spellings accepted
+ * too (`--config relay.toml`, `--config=relay.toml`).
+ */
+export interface MainArgs {
+  readonly command: 'run' | 'check' | 'version' | 'help' | 'haproxy';
+  readonly config?: string;
+  readonly logLevel?: string;
+  /** Everything after a subcommand, for it to parse. */
+  readonly rest: readonly string[];
+}
+
+export class UsageError extends Error {}
+
+const VALUE_FLAGS = new Set(['config', 'log-level']);
+const BOOL_FLAGS = new Set(['check', 'version', 'help', 'h']);
+
+export function parseArgs(argv: readonly string[]): MainArgs {
+  if (argv[0] === 'haproxy') return { command: 'haproxy', rest: argv.slice(1) };
+  const values: Record<string, string> = {};
+  const bools = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) throw new UsageError(`unexpected argument: ${arg}`);
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    if (VALUE_FLAGS.has(name)) {
+      const value = eq < 0 ? argv[++i] : body.slice(eq + 1);
+      if (value === undefined || value === '') throw new UsageError(`flag -${name} needs a value`);
+      values[name] = value;
+    } else if (BOOL_FLAGS.has(name)) {
+      if (eq >= 0 && body.slice(eq + 1) === 'false') continue;
+      bools.add(name);
+    } else {
+      throw new UsageError(`unknown flag: ${arg}`);
+    }
+  }
+  const common = {
+    ...(values['config'] !== undefined ? { config: values['config'] } : {}),
+    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    rest: [],
+  };
+  if (bools.has('help') || bools.has('h')) return { command: 'help', ...common };
+  if (bools.has('version')) return { command: 'version', ...common };
+  if (!common.config) throw new UsageError('missing -config FILE');
+  return { command: bools.has('check') ? 'check' : 'run', ...common };
+}
+
+export const USAGE = `Usage:
+  influx-relay -config relay.toml [-log-level info]   run the relay
+  influx-relay -check -config relay.toml              validate the config and exit
+  influx-relay haproxy -cluster cluster.toml [-out F]  generate an HAProxy config
+  influx-relay -version
+Flags may also be written --config FILE or --config=FILE.`;

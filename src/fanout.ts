@@ -1,0 +1,80 @@
+/**
+ * One batch → every backend; every backend's outcome → one answer for the client.
+ *
+ * The answer is a documented function of all outcomes (docs/operations.md), never of which backend was fastest:
+ * 1. some backend can neither deliver nor queue the batch (queue full, buffering off and the write failed,
+ *    shutting down)                                                        → 503 + Retry-After
+ * 2. else some backend refused it with a non-retryable 4xx                 → that status and body (first such backend
+ *                                                                          in config order)
+ * 3. else fewer backends delivered (within `timeout`) than the consistency level needs → 503 + Retry-After
+ *    (the batch stays queued everywhere; a client retry is harmless because writes are idempotent)
+ * 4. else                                                                  → 204
+ */
+import type { Batch } from './batch.js';
+import type { Backend, SubmitOutcome } from './backends/backend.js';
+
+export const CONSISTENCY_LEVELS = ['any', 'one', 'quorum', 'all'] as const;
+export type Consistency = (typeof CONSISTENCY_LEVELS)[number];
+
+export function parseConsistency(value: string | null | undefined): Consistency | undefined {
+  return (CONSISTENCY_LEVELS as readonly string[]).includes(value ?? '') ? (value as Consistency) : undefined;
+}
+
+/** How many backends must have delivered: 'any' counts a queued batch as accepted. */
+export function requiredDeliveries(level: Consistency, backends: number): number {
+  switch (level) {
+    case 'any':
+      return 0;
+    case 'one':
+      return Math.min(1, backends);
+    case 'quorum':
+      return Math.floor(backends / 2) + 1;
+    case 'all':
+      return backends;
+  }
+}
+
+export type FanOutResult =
+  | { readonly kind: 'accepted'; readonly status: 204; readonly delivered: number }
+  | { readonly kind: 'unavailable'; readonly status: 503; readonly error: string; readonly retryAfterSeconds: number }
+  | { readonly kind: 'rejected'; readonly status: number; readonly backendBody: string; readonly backend: string };
+
+/** Seconds a client is asked to wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = 1;
+
+export class FanOut {
+  constructor(readonly backends: readonly Backend[]) {}
+
+  async write(batch: Batch, level: Consistency): Promise<FanOutResult> {
+    const needDelivery = level !== 'any';
+    const outcomes = await Promise.all(this.backends.map((b) => b.submit(batch, needDelivery)));
+    return decide(this.backends.map((b) => b.name), outcomes, level);
+  }
+}
+
+/** The pure decision table, exported for tests. */
+export function decide(names: readonly string[], outcomes: readonly SubmitOutcome[], level: Consistency): FanOutResult {
+  const failures: string[] = [];
+  let rejected: { status: number; body: string; backend: string } | undefined;
+  let delivered = 0;
+  outcomes.forEach((o, i) => {
+    if (o.kind === 'failed') failures.push(o.detail);
+    else if (o.kind === 'rejected') rejected ??= { status: o.status, body: o.body, backend: names[i] ?? '' };
+    else if (o.kind === 'delivered') delivered++;
+  });
+  if (failures.length > 0) {
+    return { kind: 'unavailable', status: 503, error: `write not accepted by every backend: ${failures.join('; ')}`, retryAfterSeconds: RETRY_AFTER_SECONDS };
+  }
+  if (rejected) return { kind: 'rejected', status: rejected.status, backendBody: rejected.body, backend: rejected.backend };
+  const required = requiredDeliveries(level, outcomes.length);
+  if (delivered < required) {
+    return {
+      kind: 'unavailable',
+      status: 503,
+      error: `consistency ${level} not met: ${delivered} of ${outcomes.length} backends delivered within the timeout ` +
+        `(${required} required); the write stays queued for every backend, and retrying it is safe`,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    };
+  }
+  return { kind: 'accepted', status: 204, delivered };
+}

@@ -1,0 +1,41 @@
+/**
+ * The queue contract every backend queue obeys: the memory queue now, the disk spool later.
+ *
+ * A backend takes work by *leasing* a run of batches from the head; the batches stay in the queue (and count toward
+ * its bytes) until the lease is acked (delivered, or given up for good) or released (to be retried, in the same order).
+ * So a queue that persists can advance its read cursor only on ack, and nothing overtakes a backlog.
+ */
+import type { Batch } from '../batch.js';
+
+export type OfferResult = 'queued' | 'full';
+
+export interface Lease {
+  /** Consecutive batches from the head, all with the same merge key. */
+  readonly batches: readonly Batch[];
+  readonly bytes: number;
+  readonly points: number;
+}
+
+export interface BatchQueue {
+  /** Bytes held, leased ones included. */
+  readonly bytes: number;
+  /** Batches held, leased ones included. */
+  readonly length: number;
+  /** Batches not leased: what a sender could take now. */
+  readonly pending: number;
+  /** The bound, in bytes. */
+  readonly capacityBytes: number;
+  /** receivedAt of the oldest batch held, if any. */
+  oldestReceivedAt(): number | undefined;
+  /** Appends at the tail, or answers 'full' (and holds nothing) when the batch does not fit. */
+  offer(batch: Batch): OfferResult;
+  /**
+   * Leases the first pending batch and the pending batches right after it that share its key, while the total stays
+   * within maxBytes (the first batch is leased whatever its size). Undefined when nothing is pending.
+   */
+  lease(maxBytes: number): Lease | undefined;
+  /** The lease's batches are done with: they leave the queue. */
+  ack(lease: Lease): void;
+  /** The lease's batches go back to pending, in their place, to be leased again. */
+  release(lease: Lease): void;
+}

@@ -1,0 +1,61 @@
+/**
+ * Logging: pino JSON to stdout, one child logger per component, credentials redacted.
+ * Credentials can reach a log line through URLs (`u=`/`p=` query, `user:pass@` in a location) and headers.
+ */
+import pino, { type Logger } from 'pino';
+import type { LogLevel as ConfigLogLevel } from '../config/types.js';
+
+export type { Logger };
+export type LogLevel = ConfigLogLevel | 'silent';
+
+export function createLogger(level: LogLevel = 'info', destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: ['authorization', 'headers.authorization', '*.authorization', 'u', 'p', '*.u', '*.p', 'password', '*.password', 'httpPass'],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}
+
+/** Strips credentials from a URL for logs: `http://u:p@h/write?u=x&p=y` → `http://h/write?u=[redacted]&p=[redacted]`. */
+export function redactUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return raw;
+  }
+  url.username = '';
+  url.password = '';
+  for (const key of ['u', 'p', 'token']) {
+    if (url.searchParams.has(key)) url.searchParams.set(key, '[redacted]');
+  }
+  return url.toString();
+}
+
+/**
+ * Lets a repeated error through once per interval per key; counts what it held back, so the next line can say so.
+ * Used for backend errors: a dead backend would otherwise log once per retry.
+ */
+export class LogThrottle {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  constructor(private readonly intervalMs = 10_000) {}
+
+  /** Returns undefined to suppress, or the number of lines suppressed since the last one let through. */
+  admit(key: string, now = Date.now()): number | undefined {
+    const entry = this.last.get(key);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return undefined;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    this.last.set(key, { at: now, suppressed: 0 });
+    return suppressed;
+  }
+}

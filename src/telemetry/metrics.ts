@@ -1,0 +1,123 @@
+/**
+ * Prometheus metrics. One registry per relay (tests run several relays in one process), created by the composition root
+ * and handed to components. Counters are incremented once per batch, never per point.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What a backend reports at scrape time. */
+export interface QueueGaugeSource {
+  readonly name: string;
+  health(): { queueBytes: number; queueBatches: number; oldestBatchAgeMs: number };
+}
+
+export class RelayMetrics {
+  readonly registry = new Registry();
+  private readonly queueSources: QueueGaugeSource[] = [];
+
+  /** Queue gauges are read from the backends when scraped, not kept up to date on the hot path. */
+  trackQueue(source: QueueGaugeSource): void {
+    this.queueSources.push(source);
+  }
+
+  private collectQueues(): void {
+    for (const s of this.queueSources) {
+      const h = s.health();
+      this.backendQueueBytes.labels(s.name).set(h.queueBytes);
+      this.backendQueueBatches.labels(s.name).set(h.queueBatches);
+      this.backendOldestAge.labels(s.name).set(h.oldestBatchAgeMs / 1000);
+    }
+  }
+
+  readonly httpRequests = new Counter({
+    name: 'influx_relay_http_requests_total',
+    help: 'HTTP requests answered by the relay, by listener, endpoint and status code.',
+    labelNames: ['listener', 'endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly writeDuration = new Histogram({
+    name: 'influx_relay_write_duration_seconds',
+    help: 'Time from receiving a write request to answering it.',
+    labelNames: ['listener'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly pointsReceived = new Counter({
+    name: 'influx_relay_points_received_total',
+    help: 'Valid points accepted from clients, by listener.',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly linesRejected = new Counter({
+    name: 'influx_relay_lines_rejected_total',
+    help: 'Lines that failed validation and were not forwarded, by listener.',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly pointsStamped = new Counter({
+    name: 'influx_relay_points_stamped_total',
+    help: 'Points that arrived without a timestamp and were stamped at receipt.',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly requestsRefused = new Counter({
+    name: 'influx_relay_requests_refused_total',
+    help: 'Write requests refused before reaching a backend, by reason (body-too-large, bad-gzip, bad-request, ...).',
+    labelNames: ['listener', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backendRequests = new Counter({
+    name: 'influx_relay_backend_requests_total',
+    help: 'Requests sent to a backend, by outcome (ok, retry, drop, reject).',
+    labelNames: ['backend', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly backendPointsDelivered = new Counter({
+    name: 'influx_relay_backend_points_delivered_total',
+    help: 'Points a backend acknowledged.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly backendPointsDropped = new Counter({
+    name: 'influx_relay_backend_points_dropped_total',
+    help: 'Points given up for a backend, by reason (bad-data, auth, not-found, dead-letter, queue-full, shutdown, ...).',
+    labelNames: ['backend', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly backendQueueBytes: Gauge<'backend'> = new Gauge({
+    name: 'influx_relay_backend_queue_bytes',
+    help: 'Bytes waiting in (or in flight from) a backend queue.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+    collect: () => this.collectQueues(),
+  });
+  readonly backendQueueBatches = new Gauge({
+    name: 'influx_relay_backend_queue_batches',
+    help: 'Batches waiting in (or in flight from) a backend queue.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly backendOldestAge = new Gauge({
+    name: 'influx_relay_backend_oldest_batch_age_seconds',
+    help: 'Age of the oldest batch not yet delivered to a backend: the replication lag.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly backendUp = new Gauge({
+    name: 'influx_relay_backend_up',
+    help: '1 when the last request to the backend succeeded or was answered, 0 while it is failing.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly backendRequestDuration = new Histogram({
+    name: 'influx_relay_backend_request_duration_seconds',
+    help: 'Duration of write requests to a backend.',
+    labelNames: ['backend'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'influx_relay_' });
+  }
+}

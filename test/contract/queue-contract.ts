@@ -1,0 +1,110 @@
+/**
+ * The queue contract, as one suite that every queue implementation runs (memory now, the disk spool too).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { makeBatch, type WriteTarget } from '../../src/batch.js';
+import type { BatchQueue } from '../../src/queue/queue.js';
+
+const target = (db: string): WriteTarget => ({ db, rp: '', precision: 'n', credentials: {} });
+const batch = (db: string, text: string) => makeBatch(target(db), Buffer.from(text), text.split('\n').length - 1);
+
+export function queueContract(name: string, make: (capacityBytes: number) => BatchQueue | Promise<BatchQueue>): void {
+  describe(`queue contract: ${name}`, () => {
+    test('FIFO lease and ack', async () => {
+      const q = await make(1 << 20);
+      const a = batch('db', 'a v=1 1\n');
+      const b = batch('db', 'b v=1 1\n');
+      assert.equal(q.offer(a), 'queued');
+      assert.equal(q.offer(b), 'queued');
+      assert.equal(q.length, 2);
+      assert.equal(q.bytes, a.body.length + b.body.length);
+      const l = q.lease(1 << 20)!;
+      assert.deepEqual(l.batches, [a, b]);
+      assert.equal(l.points, 2);
+      assert.equal(q.pending, 0);
+      assert.equal(q.lease(1 << 20), undefined);
+      q.ack(l);
+      assert.equal(q.length, 0);
+      assert.equal(q.bytes, 0);
+      assert.equal(q.oldestReceivedAt(), undefined);
+    });
+
+    test('a lease merges only same-key batches and stays within maxBytes (first always taken)', async () => {
+      const q = await make(1 << 20);
+      const a1 = batch('a', 'm v=1 1\n');
+      const a2 = batch('a', 'm v=2 2\n');
+      const b1 = batch('b', 'm v=3 3\n');
+      const a3 = batch('a', 'm v=4 4\n');
+      for (const x of [a1, a2, b1, a3]) q.offer(x);
+      const l1 = q.lease(a1.body.length)!;
+      assert.deepEqual(l1.batches, [a1]);
+      const l2 = q.lease(1 << 20)!;
+      assert.deepEqual(l2.batches, [a2]);
+      const l3 = q.lease(1)!;
+      assert.deepEqual(l3.batches, [b1], 'the first batch is leased even when larger than maxBytes');
+      q.ack(l2);
+      q.ack(l1);
+      q.ack(l3);
+      assert.deepEqual(q.lease(1 << 20)!.batches, [a3]);
+    });
+
+    test('release puts batches back in their place: nothing overtakes', async () => {
+      const q = await make(1 << 20);
+      const a = batch('db', 'a v=1 1\n');
+      const b = batch('db', 'b v=1 1\n');
+      const c = batch('db', 'c v=1 1\n');
+      q.offer(a);
+      const l1 = q.lease(1 << 20)!;
+      q.offer(b);
+      const l2 = q.lease(1 << 20)!;
+      q.offer(c);
+      q.release(l1);
+      assert.equal(q.pending, 2);
+      const again = q.lease(1 << 20)!;
+      assert.deepEqual(again.batches, [a], 'a comes back first, and does not merge past the leased b');
+      q.ack(l2);
+      q.ack(again);
+      assert.deepEqual(q.lease(1 << 20)!.batches, [c]);
+    });
+
+    test('bounded in bytes: a batch that does not fit is refused whole', async () => {
+      const a = batch('db', 'a v=1 1\n');
+      const q = await make(a.body.length * 2);
+      assert.equal(q.offer(a), 'queued');
+      assert.equal(q.offer(a), 'queued');
+      assert.equal(q.offer(batch('db', 'b v=1 1\n')), 'full');
+      assert.equal(q.length, 2);
+      const l = q.lease(1)!;
+      q.ack(l);
+      assert.equal(q.offer(a), 'queued', 'room again after an ack');
+    });
+
+    test('oldestReceivedAt follows the head', async () => {
+      const q = await make(1 << 20);
+      const t = target('db');
+      const a = makeBatch(t, Buffer.from('a v=1 1\n'), 1, 1000);
+      const b = makeBatch(t, Buffer.from('b v=1 1\n'), 1, 2000);
+      q.offer(a);
+      q.offer(b);
+      assert.equal(q.oldestReceivedAt(), 1000);
+      const l = q.lease(a.body.length)!;
+      assert.equal(q.oldestReceivedAt(), 1000, 'leased still counts: not yet delivered');
+      q.ack(l);
+      assert.equal(q.oldestReceivedAt(), 2000);
+    });
+
+    test('many batches with out-of-order acks', async () => {
+      const q = await make(1 << 24);
+      const all = Array.from({ length: 5000 }, (_, i) => batch('db', `m v=${i} ${i}\n`));
+      for (const x of all) q.offer(x);
+      const leases = [];
+      for (let l = q.lease(64); l; l = q.lease(64)) leases.push(l);
+      assert.equal(leases.reduce((n, l) => n + l.batches.length, 0), all.length);
+      for (let i = leases.length - 1; i >= 0; i -= 2) q.ack(leases[i]!);
+      for (let i = leases.length - 2; i >= 0; i -= 2) q.ack(leases[i]!);
+      assert.equal(q.length, 0);
+      assert.equal(q.bytes, 0);
+    });
+  });
+}

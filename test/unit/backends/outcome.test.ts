@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { classify, parseRetryAfter } from '../../../src/backends/outcome.js';
+
+describe('classify: retry or drop, one table', () => {
+  const rows: Array<[string, { status: number; body: string } | undefined, { code?: string } | undefined, string, string]> = [
+    ['204', { status: 204, body: '' }, undefined, 'ok', 'ok'],
+    ['200', { status: 200, body: '' }, undefined, 'ok', 'ok'],
+    ['parse error', { status: 400, body: '{"error":"unable to parse \'x\': missing fields"}' }, undefined, 'drop', 'parse-error'],
+    ['partial write', { status: 400, body: '{"error":"partial write: max-values-per-tag limit exceeded dropped=1"}' }, undefined, 'drop', 'partial-write'],
+    ['type conflict', { status: 400, body: '{"error":"partial write: field type conflict: input field \\"v\\" on measurement \\"m\\" is type integer, already exists as type float dropped=1"}' }, undefined, 'drop', 'field-type-conflict'],
+    ['beyond retention', { status: 400, body: '{"error":"partial write: points beyond retention policy dropped=3"}' }, undefined, 'drop', 'beyond-retention'],
+    ['other 400', { status: 400, body: '{"error":"bad"}' }, undefined, 'drop', 'bad-request'],
+    ['413', { status: 413, body: '' }, undefined, 'drop', 'too-large'],
+    ['401', { status: 401, body: '{"error":"authorization failed"}' }, undefined, 'reject', 'auth'],
+    ['403', { status: 403, body: '{"error":"forbidden"}' }, undefined, 'reject', 'auth'],
+    ['404 db', { status: 404, body: '{"error":"database not found: \\"nope\\""}' }, undefined, 'reject', 'database-not-found'],
+    ['404 path', { status: 404, body: '' }, undefined, 'reject', 'not-found'],
+    ['405', { status: 405, body: '' }, undefined, 'reject', 'http-405'],
+    ['408', { status: 408, body: '' }, undefined, 'retry', 'http-408'],
+    ['429', { status: 429, body: '' }, undefined, 'retry', 'http-429'],
+    ['500', { status: 500, body: '{"error":"timeout"}' }, undefined, 'retry', 'http-500'],
+    ['503', { status: 503, body: '' }, undefined, 'retry', 'http-503'],
+    ['refused', undefined, { code: 'ECONNREFUSED' }, 'retry', 'network'],
+    ['reset', undefined, { code: 'ECONNRESET' }, 'retry', 'network'],
+    ['headers timeout', undefined, { code: 'UND_ERR_HEADERS_TIMEOUT' }, 'retry', 'timeout'],
+    ['body timeout', undefined, { code: 'UND_ERR_BODY_TIMEOUT' }, 'retry', 'timeout'],
+  ];
+  for (const [name, answer, error, verdict, reason] of rows) {
+    test(name, () => {
+      assert.deepEqual(classify(answer, error), { verdict, reason });
+    });
+  }
+});
+
+describe('parseRetryAfter', () => {
+  test('seconds', () => assert.equal(parseRetryAfter('7'), 7));
+  test('HTTP date', () => assert.equal(parseRetryAfter('Thu, 01 Jan 1970 00:00:10 GMT', 0), 10));
+  test('absent or junk', () => {
+    assert.equal(parseRetryAfter(undefined), undefined);
+    assert.equal(parseRetryAfter('soon'), undefined);
+  });
+});

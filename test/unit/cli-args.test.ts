@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseArgs, UsageError } from '../../src/cli-args.js';
+
+test('Go flag style and GNU style', () => {
+  assert.equal(parseArgs(['-config', 'r.toml']).config, 'r.toml');
+  assert.equal(parseArgs(['--config', 'r.toml']).config, 'r.toml');
+  assert.equal(parseArgs(['--config=r.toml']).config, 'r.toml');
+  assert.equal(parseArgs(['-config=r.toml', '-log-level', 'debug']).logLevel, 'debug');
+  assert.equal(parseArgs(['-check', '-config', 'r.toml']).command, 'check');
+  assert.equal(parseArgs(['-version']).command, 'version');
+  assert.deepEqual(parseArgs(['haproxy', '-cluster', 'c.toml']), { command: 'haproxy', rest: ['-cluster', 'c.toml'] });
+});
+
+test('usage errors', () => {
+  assert.throws(() => parseArgs([]), UsageError);
+  assert.throws(() => parseArgs(['-config']), UsageError);
+  assert.throws(() => parseArgs(['-nope', 'x']), UsageError);
+  assert.throws(() => parseArgs(['stray']), UsageError);
+});

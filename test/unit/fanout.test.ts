@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { SubmitOutcome } from '../../src/backends/backend.js';
+import { decide, parseConsistency, requiredDeliveries } from '../../src/fanout.js';
+
+const delivered: SubmitOutcome = { kind: 'delivered' };
+const queued: SubmitOutcome = { kind: 'queued', reason: 'retrying' };
+const full: SubmitOutcome = { kind: 'failed', reason: 'queue-full', detail: 'backend b queue is full' };
+const notFound: SubmitOutcome = { kind: 'rejected', status: 404, body: '{"error":"database not found: \\"x\\""}', reason: 'database-not-found' };
+const auth: SubmitOutcome = { kind: 'rejected', status: 401, body: '{"error":"authorization failed"}', reason: 'auth' };
+const names = ['a', 'b', 'c'];
+
+describe('the client answer is a function of every backend outcome', () => {
+  const rows: Array<[string, SubmitOutcome[], 'any' | 'one' | 'quorum' | 'all', number, string?]> = [
+    ['all delivered', [delivered, delivered], 'any', 204],
+    ['one queued (backend down), any', [delivered, queued], 'any', 204],
+    ['all queued (every backend down), any', [queued, queued], 'any', 204],
+    ['all queued, one', [queued, queued], 'one', 503],
+    ['one delivered, one', [queued, delivered], 'one', 204],
+    ['quorum of 3 met', [delivered, delivered, queued], 'quorum', 204],
+    ['quorum of 3 not met', [delivered, queued, queued], 'quorum', 503],
+    ['all, one missing', [delivered, queued], 'all', 503],
+    ['queue full beats everything', [delivered, full], 'any', 503],
+    ['full beats a rejection', [notFound, full], 'any', 503],
+    ['rejection reaches the client', [delivered, notFound], 'any', 404, 'b'],
+    ['first rejecting backend in config order', [auth, notFound], 'any', 401, 'a'],
+  ];
+  for (const [name, outcomes, level, status, backend] of rows) {
+    test(name, () => {
+      const r = decide(names.slice(0, outcomes.length), outcomes, level);
+      assert.equal(r.status, status);
+      if (r.kind === 'rejected') assert.equal(r.backend, backend);
+      if (r.kind === 'unavailable') assert.ok(r.retryAfterSeconds > 0);
+    });
+  }
+  test('queue-full reason names the backend', () => {
+    const r = decide(['a', 'b'], [delivered, full], 'any');
+    assert.equal(r.kind, 'unavailable');
+    assert.match(r.kind === 'unavailable' ? r.error : '', /backend b queue is full/);
+  });
+});
+
+test('consistency levels', () => {
+  assert.equal(parseConsistency('quorum'), 'quorum');
+  assert.equal(parseConsistency('two'), undefined);
+  assert.deepEqual([1, 2, 3, 4].map((n) => requiredDeliveries('quorum', n)), [1, 2, 2, 3]);
+  assert.equal(requiredDeliveries('any', 3), 0);
+  assert.equal(requiredDeliveries('one', 3), 1);
+  assert.equal(requiredDeliveries('all', 3), 3);
+});
