@@ -45,6 +45,11 @@ const RETRY_AFTER_SECONDS = 1;
 export class FanOut {
   constructor(readonly backends: readonly Backend[]) {}
 
+  /** Resolves when every backend has room: streaming sources (TCP) pause their sockets until then. */
+  async waitForRoom(): Promise<void> {
+    await Promise.all(this.backends.map((b) => b.waitForRoom()));
+  }
+
   async write(batch: Batch, level: Consistency): Promise<FanOutResult> {
     const needDelivery = level !== 'any';
     const outcomes = await Promise.all(this.backends.map((b) => b.submit(batch, needDelivery)));

@@ -90,6 +90,7 @@ export class Backend {
   private destroyed = false;
   private drained: (() => void) | undefined;
   private lastError: { at: string; message: string } | undefined;
+  private roomWaiters: Array<() => void> = [];
   private readonly m: ReturnType<Backend['bindMetrics']>;
 
   constructor(
@@ -165,6 +166,17 @@ export class Backend {
       void this.send(lease);
     }
     if (this.drained && this.queue.length === 0) this.drained();
+    if (this.roomWaiters.length > 0 && this.acceptingWrites) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves once the queue has room again (at once if it has): how a streaming source applies backpressure. */
+  waitForRoom(): Promise<void> {
+    if (this.acceptingWrites || this.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   private async send(lease: Lease): Promise<void> {
@@ -372,6 +384,7 @@ export class Backend {
     for (const [batch] of this.waiters) {
       this.resolveOne(batch, { kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
     }
+    for (const w of this.roomWaiters.splice(0)) w();
     await this.writer.destroy().catch(() => undefined);
     return { batches: this.queue.length, bytes: this.queue.bytes };
   }
