@@ -41,7 +41,8 @@ export class Writer {
       keepAliveTimeout: 30_000,
       connect: url.protocol === 'https:' ? { rejectUnauthorized: !options.skipTlsVerification } : undefined,
     });
-    this.basePath = url.pathname === '' ? '/write' : url.pathname;
+    // A bare origin (http://influxdb:8086) means InfluxDB's /write.
+    this.basePath = url.pathname === '' || url.pathname === '/' ? '/write' : url.pathname;
     // Query parameters in the location (e.g. a fixed consistency) are kept; the request's own are added.
     this.baseQuery = url.searchParams;
     const user = options.httpUser ?? decodeURIComponent(url.username);

@@ -1,0 +1,361 @@
+/**
+ * The relay.toml schema: every key, its type, default, origin and meaning. The single source of truth for the
+ * loader (load.ts) and for docs/configuration.md (docs.ts). Keys of InfluxData's influxdb-relay keep their Go
+ * meaning so its relay.toml loads unchanged; where our default differs, the description says so.
+ */
+import { z } from 'zod';
+import {
+  address,
+  bool,
+  duration,
+  errorMap,
+  go,
+  httpUrl,
+  integer,
+  isHttpUrl,
+  oneOf,
+  optionalText,
+  ours,
+  precision,
+  requiredText,
+  section,
+  shownDefault,
+  tables,
+  text,
+  type Kind,
+} from './fields.js';
+import {
+  ACK_MODES,
+  LOG_LEVELS,
+  type HttpListenerConfig,
+  type HttpOutputConfig,
+  type RelayConfig,
+  type TcpListenerConfig,
+  type UdpForwardConfig,
+  type UdpListenerConfig,
+  type UdpOutputConfig,
+} from './types.js';
+
+// ---- outputs -----------------------------------------------------------------------------------------------
+
+const outputName = shownDefault(text(), 'the `location`');
+
+export const HTTP_OUTPUT_FIELDS = {
+  name: go('name', outputName, 'Backend name in logs and metrics; unique within its listener.'),
+  location: go(
+    'location',
+    httpUrl(),
+    "Full URL of the backend's write endpoint, e.g. `http://127.0.0.1:8086/write`. Credentials in the URL " +
+      '(`http://user:pass@host:8086/write`) are used like `http-user`/`http-pass`.',
+  ),
+  timeoutMs: go('timeout', duration('10s', { emptyIsDefault: true }), 'Timeout of one write request to this backend.'),
+  bufferSizeMb: go(
+    'buffer-size-mb',
+    integer(64, { unit: 'MB' }),
+    "Limit of this backend's queue, in MB of line protocol: writes wait there while the backend is slow or down, " +
+      'and are retried until delivered or dead-lettered. influxdb-relay defaults to 0 (no buffering) when the key ' +
+      'is absent; this relay defaults to 64 so that a backend restart loses nothing. An explicit `0` still ' +
+      'disables the queue, as in influxdb-relay: each write is sent once, without retry.',
+  ),
+  maxBatchKb: go(
+    'max-batch-kb',
+    integer(512, { unit: 'KB', zeroIsDefault: true }),
+    'Largest request body sent to this backend when queued writes are merged into one request. ' +
+      '`0` means the default, as in influxdb-relay.',
+  ),
+  maxDelayIntervalMs: go(
+    'max-delay-interval',
+    duration('10s', { emptyIsDefault: true }),
+    'Cap of the exponential retry backoff for this backend.',
+  ),
+  skipTlsVerification: go(
+    'skip-tls-verification',
+    bool(false),
+    'Accept any certificate from an `https://` backend. Insecure: only for testing with self-signed certificates.',
+  ),
+  httpUser: go(
+    'http-user',
+    optionalText(),
+    'User for HTTP Basic auth to this backend, used when the client sent no credentials. Set with `http-pass`.',
+  ),
+  httpPass: go('http-pass', optionalText(), 'Password for `http-user`; set both or neither.'),
+  deadLetterAfterMs: ours(
+    'dead-letter-after',
+    duration('1h', { zero: true }),
+    'A batch still failing with retryable errors (5xx, network) this long after it was received is given up ' +
+      '(dead-lettered), so one broken backend cannot hold its queue forever. `0`: at the first retryable failure.',
+  ),
+  deadLetterFile: ours(
+    'dead-letter-file',
+    optionalText('path'),
+    'When set, dead-lettered batches are appended to this file as line protocol, each after a `#` comment header ' +
+      'saying which backend gave up on it and why, so they can be replayed. Unset: they are logged and counted only.',
+  ),
+  maxInFlight: ours(
+    'max-in-flight',
+    integer(1, { min: 1 }),
+    'Concurrent write requests to this backend. `1` keeps writes in the order received; more trades strict write ' +
+      'order for throughput.',
+  ),
+  connections: ours(
+    'connections',
+    integer(8, { min: 1 }),
+    'Size of the HTTP connection pool (undici) to this backend.',
+  ),
+  initialDelayIntervalMs: ours(
+    'initial-delay-interval',
+    duration('100ms'),
+    'First retry backoff; it doubles (with jitter) after each failure, up to `max-delay-interval`. ' +
+      'influxdb-relay used a fixed 500ms.',
+  ),
+};
+
+export const httpOutput = section(
+  HTTP_OUTPUT_FIELDS,
+  (r): HttpOutputConfig => ({ kind: 'http', ...r, name: r.name === '' ? r.location : r.name }),
+  (o, ctx) => {
+    if (o.initialDelayIntervalMs > o.maxDelayIntervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['initial-delay-interval'], message: 'must not exceed max-delay-interval' });
+    }
+    if ((o.httpUser === undefined) !== (o.httpPass === undefined)) {
+      const missing = o.httpUser === undefined ? 'http-user' : 'http-pass';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'http-user and http-pass must be set together' });
+    }
+  },
+);
+
+export const UDP_FORWARD_FIELDS = {
+  name: go('name', outputName, 'Backend name in logs and metrics; unique within its listener.'),
+  location: go(
+    'location',
+    address('dial'),
+    "`host:port` of the backend's UDP service. An `http://` or `https://` URL instead makes this output an HTTP " +
+      'backend (see below).',
+  ),
+  mtu: go(
+    'mtu',
+    integer(1024, { unit: 'bytes', zeroIsDefault: true }),
+    'Largest datagram sent to this backend. `0` means the default, as in influxdb-relay.',
+  ),
+};
+
+export const udpForward = section(
+  UDP_FORWARD_FIELDS,
+  (r): UdpForwardConfig => ({ kind: 'udp', ...r, name: r.name === '' ? r.location : r.name }),
+);
+
+/** A `[[udp]]` output: an HTTP backend when its location is an http(s) URL, else a raw UDP forward. */
+const udpOutput: z.ZodType<UdpOutputConfig, z.ZodTypeDef, unknown> = z.unknown().transform((v, ctx) => {
+  const location = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)['location'] : undefined;
+  const schema = typeof location === 'string' && isHttpUrl(location) ? httpOutput.schema : udpForward.schema;
+  const result = schema.safeParse(v, { path: ctx.path, errorMap });
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    ctx.addIssue({ code: 'custom', path: issue.path.slice(ctx.path.length), message: issue.message });
+  }
+  return z.NEVER;
+});
+
+// ---- listeners ---------------------------------------------------------------------------------------------
+
+type Ctx = z.RefinementCtx;
+
+function checkOutputNames(outputs: readonly { name: string }[], ctx: Ctx): void {
+  const seen = new Map<string, number>();
+  outputs.forEach((o, i) => {
+    const first = seen.get(o.name);
+    if (first === undefined) seen.set(o.name, i);
+    else {
+      const message = `duplicate output name ${JSON.stringify(o.name)} (also output[${first}])`;
+      ctx.addIssue({ code: 'custom', path: ['output', i, 'name'], message: `${message}; names default to the location` });
+    }
+  });
+}
+
+const listenerName = (scheme: string): Kind<string> => shownDefault(text(), `\`"${scheme}://<bind-addr>"\``);
+
+export const HTTP_LISTENER_FIELDS = {
+  name: go('name', listenerName('http'), 'Listener name in logs and metrics (`https://...` when serving TLS).'),
+  bindAddr: go(
+    'bind-addr',
+    address('listen'),
+    'Address to listen on for HTTP writes (`POST /write`, `GET /ping`). An empty host (`:9096`) means every interface.',
+  ),
+  sslCombinedPem: go(
+    'ssl-combined-pem',
+    optionalText('path'),
+    'PEM file holding both the certificate and its private key; when set, the listener serves HTTPS only.',
+  ),
+  defaultRetentionPolicy: go(
+    'default-retention-policy',
+    text(),
+    "Retention policy for writes that name none (no `rp` parameter). Empty: the database's default.",
+  ),
+  defaultPingResponse: go(
+    'default-ping-response',
+    integer(204, { min: 200, max: 299 }),
+    "HTTP status of `GET`/`HEAD /ping` (documented in influxdb-relay's README).",
+  ),
+  output: go(
+    'output',
+    tables(httpOutput.schema, 'output'),
+    'The InfluxDB backends every write is mirrored to; keys in [`[[http]]` output](#http-output).',
+  ),
+  ack: ours(
+    'ack',
+    oneOf(ACK_MODES, 'any'),
+    "When the client gets its 204. `any`: once the write is accepted into every backend's queue. `one`, `quorum` " +
+      '(a majority), `all`: once that many backends have delivered it, within the output `timeout`.',
+  ),
+  maxBodySizeMb: ours(
+    'max-body-size-mb',
+    integer(25, { min: 1, unit: 'MB' }),
+    'Largest request body, measured after gzip decoding (so a small compressed body cannot expand without ' +
+      'limit); larger requests get 413.',
+  ),
+  headerTimeoutMs: ours('header-timeout', duration('10s'), 'Time a client has to send the request headers.'),
+  requestTimeoutMs: ours(
+    'request-timeout',
+    duration('30s'),
+    'Time a client has to send a whole request, body included, so slow clients cannot hold connections.',
+  ),
+  idleTimeoutMs: ours('idle-timeout', duration('60s'), 'How long an idle keep-alive connection stays open.'),
+};
+
+export const httpListener = section(
+  HTTP_LISTENER_FIELDS,
+  (r): HttpListenerConfig => ({
+    ...r,
+    name: r.name === '' ? `${r.sslCombinedPem === undefined ? 'http' : 'https'}://${r.bindAddr}` : r.name,
+  }),
+  (l, ctx) => checkOutputNames(l.output, ctx),
+);
+
+export const UDP_LISTENER_FIELDS = {
+  name: go('name', listenerName('udp'), 'Listener name in logs and metrics.'),
+  bindAddr: go('bind-addr', address('listen'), 'Address to receive line-protocol datagrams on.'),
+  readBuffer: go(
+    'read-buffer',
+    integer(0, { unit: 'bytes' }),
+    'Socket receive buffer size (SO_RCVBUF); `0` keeps the OS default.',
+  ),
+  precision: go('precision', precision(), 'Timestamp precision of the received lines, and of what is forwarded.'),
+  database: ours(
+    'database',
+    text(),
+    'Database that HTTP outputs write to (datagrams carry none). Required when any output is an HTTP backend.',
+  ),
+  retentionPolicy: ours(
+    'retention-policy',
+    text(),
+    "Retention policy that HTTP outputs write to. Empty: the database's default.",
+  ),
+  output: go(
+    'output',
+    tables(udpOutput, 'output'),
+    'Where received lines go; keys in [`[[udp]]` output](#udp-output).',
+  ),
+};
+
+export const udpListener = section(
+  UDP_LISTENER_FIELDS,
+  (r): UdpListenerConfig => ({ ...r, name: r.name === '' ? `udp://${r.bindAddr}` : r.name }),
+  (l, ctx) => {
+    checkOutputNames(l.output, ctx);
+    if (l.database === '' && l.output.some((o) => o.kind === 'http')) {
+      ctx.addIssue({ code: 'custom', path: ['database'], message: 'required when an output is an http(s) URL' });
+    }
+  },
+);
+
+export const TCP_LISTENER_FIELDS = {
+  name: ours('name', listenerName('tcp'), 'Listener name in logs and metrics (`tcps://...` when serving TLS).'),
+  bindAddr: ours('bind-addr', address('listen'), 'Address to accept newline-delimited line protocol on.'),
+  database: ours('database', requiredText(), 'Database the received lines are written to.'),
+  retentionPolicy: ours('retention-policy', text(), "Retention policy to write to. Empty: the database's default."),
+  precision: ours('precision', precision(), 'Timestamp precision of the received lines.'),
+  maxLineKb: ours(
+    'max-line-kb',
+    integer(64, { min: 1, unit: 'KB' }),
+    'Longest accepted line, which bounds the memory one connection can hold.',
+  ),
+  idleTimeoutMs: ours('idle-timeout', duration('5m'), 'A connection that sends nothing for this long is closed.'),
+  batchSizeKb: ours(
+    'batch-size-kb',
+    integer(512, { min: 1, unit: 'KB' }),
+    'Received lines are handed to the backends in batches of up to this size, or after `batch-delay`, ' +
+      'whichever comes first.',
+  ),
+  batchDelayMs: ours(
+    'batch-delay',
+    duration('100ms'),
+    'Longest time a received line waits for its batch to fill (see `batch-size-kb`).',
+  ),
+  sslCombinedPem: ours(
+    'ssl-combined-pem',
+    optionalText('path'),
+    'PEM file holding both the certificate and its private key; when set, the listener serves TLS only.',
+  ),
+  output: ours(
+    'output',
+    tables(httpOutput.schema, 'output'),
+    'The InfluxDB backends every line is mirrored to; same keys as [`[[http]]` output](#http-output).',
+  ),
+};
+
+export const tcpListener = section(
+  TCP_LISTENER_FIELDS,
+  (r): TcpListenerConfig => ({
+    ...r,
+    name: r.name === '' ? `${r.sslCombinedPem === undefined ? 'tcp' : 'tcps'}://${r.bindAddr}` : r.name,
+  }),
+  (l, ctx) => checkOutputNames(l.output, ctx),
+);
+
+// ---- top level ---------------------------------------------------------------------------------------------
+
+function listeners<T>(entry: z.ZodType<T, z.ZodTypeDef, unknown>): Kind<T[]> {
+  return { type: 'array of tables', defaultText: 'none', schema: z.array(entry).default([]) };
+}
+
+export const ROOT_FIELDS = {
+  logLevel: ours('log-level', oneOf(LOG_LEVELS, 'info'), 'Least severe level that is logged.'),
+  shutdownTimeoutMs: ours(
+    'shutdown-timeout',
+    duration('10s', { zero: true }),
+    "On SIGTERM or SIGINT the relay stops accepting writes and waits up to this long for the backends' queues " +
+      'to drain before it exits.',
+  ),
+  http: go('http', listeners(httpListener.schema), 'HTTP listeners: `[[http]]` tables.'),
+  udp: go('udp', listeners(udpListener.schema), 'UDP listeners: `[[udp]]` tables.'),
+  tcp: ours('tcp', listeners(tcpListener.schema), 'TCP line-protocol listeners: `[[tcp]]` tables.'),
+};
+
+/** Bind addresses must differ among TCP sockets (http, tcp) and among UDP sockets; port 0 never clashes. */
+function checkBindAddrs(groups: readonly (readonly [string, readonly { bindAddr: string }[]])[], ctx: Ctx): void {
+  const seen = new Map<string, string>();
+  for (const [kind, list] of groups) {
+    list.forEach((l, i) => {
+      if (l.bindAddr.endsWith(':0')) return;
+      const key = l.bindAddr.toLowerCase();
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, `${kind}[${i}]`);
+      else {
+        const message = `${JSON.stringify(l.bindAddr)} is already used by ${first}`;
+        ctx.addIssue({ code: 'custom', path: [kind, i, 'bind-addr'], message });
+      }
+    });
+  }
+}
+
+export const root = section(
+  ROOT_FIELDS,
+  (r): RelayConfig => r,
+  (c, ctx) => {
+    if (c.http.length + c.udp.length + c.tcp.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'no listeners: add at least one [[http]], [[udp]] or [[tcp]] table' });
+    }
+    checkBindAddrs([['http', c.http], ['tcp', c.tcp]], ctx);
+    checkBindAddrs([['udp', c.udp]], ctx);
+  },
+);

@@ -1,0 +1,98 @@
+/**
+ * The loaded configuration the rest of the relay uses: camelCase, durations in milliseconds, every default applied,
+ * empty optional strings turned into `undefined`. Produced only by parseConfig() (schema.ts is the source of truth
+ * for keys, defaults and meaning; docs/configuration.md is generated from it).
+ */
+import type { Precision } from '../lineprotocol/precision.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const ACK_MODES = ['any', 'one', 'quorum', 'all'] as const;
+export type AckMode = (typeof ACK_MODES)[number];
+
+export interface RelayConfig {
+  readonly logLevel: LogLevel;
+  readonly shutdownTimeoutMs: number;
+  readonly http: readonly HttpListenerConfig[];
+  readonly udp: readonly UdpListenerConfig[];
+  readonly tcp: readonly TcpListenerConfig[];
+}
+
+/** An InfluxDB 1.x backend reached over HTTP (`[[http]]`, `[[tcp]]` and URL-located `[[udp]]` outputs). */
+export interface HttpOutputConfig {
+  readonly kind: 'http';
+  /** Defaults to `location`; unique within its listener. */
+  readonly name: string;
+  /** The backend's full /write URL (http or https). */
+  readonly location: string;
+  readonly timeoutMs: number;
+  /** Queue limit; 0 disables queueing (each write is tried once). */
+  readonly bufferSizeMb: number;
+  readonly maxBatchKb: number;
+  readonly maxDelayIntervalMs: number;
+  readonly skipTlsVerification: boolean;
+  /** Set together with httpPass, or neither. */
+  readonly httpUser?: string;
+  readonly httpPass?: string;
+  readonly deadLetterAfterMs: number;
+  readonly deadLetterFile?: string;
+  readonly maxInFlight: number;
+  readonly connections: number;
+  readonly initialDelayIntervalMs: number;
+}
+
+/** A raw UDP forward of influxdb-relay's `[[udp]]` (location `host:port`). */
+export interface UdpForwardConfig {
+  readonly kind: 'udp';
+  readonly name: string;
+  readonly location: string;
+  readonly mtu: number;
+}
+
+export type UdpOutputConfig = UdpForwardConfig | HttpOutputConfig;
+
+export interface HttpListenerConfig {
+  /** Defaults to `http://<bind-addr>` (`https://` with a certificate). */
+  readonly name: string;
+  readonly bindAddr: string;
+  readonly sslCombinedPem?: string;
+  /** Empty string: none (the database's default). */
+  readonly defaultRetentionPolicy: string;
+  /** Status code of GET/HEAD /ping. */
+  readonly defaultPingResponse: number;
+  readonly output: readonly HttpOutputConfig[];
+  readonly ack: AckMode;
+  readonly maxBodySizeMb: number;
+  readonly headerTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+export interface UdpListenerConfig {
+  /** Defaults to `udp://<bind-addr>`. */
+  readonly name: string;
+  readonly bindAddr: string;
+  /** SO_RCVBUF in bytes; 0 = OS default. */
+  readonly readBuffer: number;
+  readonly precision: Precision;
+  /** Required (non-empty) when any output is an HTTP backend; empty otherwise allowed. */
+  readonly database: string;
+  readonly retentionPolicy: string;
+  readonly output: readonly UdpOutputConfig[];
+}
+
+export interface TcpListenerConfig {
+  /** Defaults to `tcp://<bind-addr>` (`tcps://` with a certificate). */
+  readonly name: string;
+  readonly bindAddr: string;
+  readonly database: string;
+  readonly retentionPolicy: string;
+  readonly precision: Precision;
+  readonly maxLineKb: number;
+  readonly idleTimeoutMs: number;
+  readonly batchSizeKb: number;
+  readonly batchDelayMs: number;
+  readonly sslCombinedPem?: string;
+  readonly output: readonly HttpOutputConfig[];
+}
