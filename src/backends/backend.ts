@@ -91,6 +91,8 @@ export class Backend {
   private drained: (() => void) | undefined;
   private lastError: { at: string; message: string } | undefined;
   private roomWaiters: Array<() => void> = [];
+  /** Size of the largest batch refused for want of room: until that much is free, the backend is full. */
+  private neededRoom = 0;
   private readonly m: ReturnType<Backend['bindMetrics']>;
 
   constructor(
@@ -130,6 +132,7 @@ export class Backend {
   submit(batch: Batch, untilDelivered = false): Promise<SubmitOutcome> {
     if (this.closing) return Promise.resolve({ kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
     if (this.queue.offer(batch) === 'full') {
+      this.neededRoom = Math.max(this.neededRoom, batch.body.length);
       this.m.dropped('queue-full').inc(batch.points);
       return Promise.resolve({
         kind: 'failed',
@@ -166,6 +169,7 @@ export class Backend {
       void this.send(lease);
     }
     if (this.drained && this.queue.length === 0) this.drained();
+    if (this.neededRoom > 0 && this.freeBytes >= this.neededRoom) this.neededRoom = 0;
     if (this.roomWaiters.length > 0 && this.acceptingWrites) {
       const waiters = this.roomWaiters;
       this.roomWaiters = [];
@@ -329,8 +333,11 @@ export class Backend {
   /** Whether a new write would find room: the load balancer's signal. */
   get acceptingWrites(): boolean {
     if (this.closing) return false;
-    const free = this.queue.capacityBytes - this.queue.bytes;
-    return free >= Math.min(this.queue.capacityBytes / 20, 1024 * 1024);
+    return this.freeBytes >= Math.max(this.neededRoom, Math.min(this.queue.capacityBytes / 20, 1024 * 1024));
+  }
+
+  private get freeBytes(): number {
+    return this.queue.capacityBytes - this.queue.bytes;
   }
 
   health(): BackendHealth {

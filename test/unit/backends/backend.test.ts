@@ -130,6 +130,19 @@ describe('Backend', () => {
     await b.destroy();
   });
 
+  test('after refusing a batch for want of room, the backend reports full until that much is free', async () => {
+    const w = new ScriptedWriter(refused);
+    const small = batch('m v=1 1');
+    const big = makeBatch(target, Buffer.from('m,tag=' + 'x'.repeat(200) + ' v=1 1\n'), 1);
+    const b = make(w, {}, small.body.length * 2 + 100);
+    await b.submit(small);
+    await b.submit(small);
+    assert.equal(b.acceptingWrites, true, '100 bytes free: room for small batches');
+    assert.equal((await b.submit(big)).kind, 'failed');
+    assert.equal(b.acceptingWrites, false, 'the refused batch still would not fit');
+    await b.destroy();
+  });
+
   test('without buffering a failed write is reported failed and dropped', async () => {
     const w = new ScriptedWriter(refused);
     const b = make(w, { retry: false });

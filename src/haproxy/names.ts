@@ -1,0 +1,18 @@
+/** Names of the generated sections, shared by the builders and the tests that assert routing. */
+export const NAMES = {
+  httpFrontend: 'influxdb',
+  tcpFrontend: 'influxdb_tcp',
+  statsFrontend: 'stats',
+  freshnessFrontend: 'freshness',
+  writes: 'writes',
+  writesTcp: 'writes_tcp',
+  readsFresh: 'reads_fresh',
+  readsAny: 'reads_any',
+  relaysAlive: 'relays_alive',
+  statsUsers: 'stats_users',
+} as const;
+
+/** Check-only backend whose servers are the relays, each UP while it reports `database` fresh. */
+export function freshBackend(database: string): string {
+  return `fresh_${database}`;
+}

@@ -1,0 +1,150 @@
+// A scripted node:http server standing in for InfluxDB, only for faults a real one
+// cannot show: chosen statuses and bodies, delays, requests that hang until close(),
+// and sockets destroyed mid-request. Every request is recorded with its raw body.
+import http from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** Raw body bytes as received (still gzipped if the client sent gzip). */
+  body: Buffer;
+  /** Date.now() when the body had been read. */
+  at: number;
+}
+
+/** What to do with one request. Default: 204 with no body. */
+export type FakeStep =
+  | { status?: number; body?: string | Buffer; headers?: OutgoingHttpHeaders; delayMs?: number }
+  /** Never answer; the socket is destroyed by close(). */
+  | { hang: true }
+  /** Destroy the socket without an answer (after delayMs if given). */
+  | { destroy: true; delayMs?: number };
+
+export type FakeScript = (req: RecordedRequest, index: number) => FakeStep | undefined;
+
+export interface FakeBackend {
+  readonly url: string;
+  readonly port: number;
+  /** http://127.0.0.1:PORT/write — for relay outputs. */
+  readonly writeUrl: string;
+  readonly requests: RecordedRequest[];
+  /** Queue steps used one per request, in order; when empty, `script` (or the default) decides. */
+  enqueue(...steps: FakeStep[]): void;
+  /** Replace the fallback decision. */
+  setScript(script: FakeScript | FakeStep): void;
+  /** Resolves once at least n requests have been recorded. */
+  waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /** Destroys open sockets (including hanging ones) and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface FakeBackendOptions {
+  script?: FakeScript | FakeStep;
+  steps?: FakeStep[];
+  /** Fixed port (e.g. to come back on the same address); a free one otherwise. */
+  port?: number;
+}
+
+export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<FakeBackend> {
+  const requests: RecordedRequest[] = [];
+  const queue: FakeStep[] = [...(opts.steps ?? [])];
+  let script: FakeScript = toScript(opts.script);
+  const sockets = new Set<Socket>();
+  const waiters: Array<() => void> = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let closed: Promise<void> | undefined;
+
+  const later = (ms: number, fn: () => void): void => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      const rec: RecordedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        at: Date.now(),
+      };
+      const index = requests.push(rec) - 1;
+      for (const w of waiters.splice(0)) w();
+      const step = queue.shift() ?? script(rec, index) ?? {};
+      if ('hang' in step) return;
+      const act = (): void => {
+        if ('destroy' in step) {
+          req.socket.destroy();
+          return;
+        }
+        const body = step.body ?? '';
+        res.writeHead(step.status ?? 204, { 'content-type': 'application/json', ...step.headers });
+        res.end(body);
+      };
+      const delay = step.delayMs ?? 0;
+      if (delay > 0) later(delay, act);
+      else act();
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_err, s) => s.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: opts.port ?? 0 }, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    port,
+    writeUrl: `${url}/write`,
+    requests,
+    enqueue: (...steps) => void queue.push(...steps),
+    setScript: (s) => void (script = toScript(s)),
+    waitForRequests(n, timeoutMs = 10_000) {
+      if (requests.length >= n) return Promise.resolve(requests.slice());
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (requests.length < n) return void waiters.push(check);
+          clearTimeout(timer);
+          resolve(requests.slice());
+        };
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(check);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(new Error(`fake backend: ${requests.length} of ${n} requests within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.push(check);
+      });
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closed;
+    },
+  };
+}
+
+function toScript(s: FakeScript | FakeStep | undefined): FakeScript {
+  if (s === undefined) return () => ({});
+  if (typeof s === 'function') return s;
+  return () => s;
+}
