@@ -28,8 +28,9 @@ docs: build ## Regenerate docs/configuration.md (and haproxy/haproxy.cfg) from t
 
 docs-check: ## Fail when generated docs or configs drift from their sources
 	@$(NODE) dist/src/config/docs-cli.js --check
-	@$(NODE) dist/src/main.js haproxy -cluster haproxy/cluster.example.toml | diff -u haproxy/haproxy.cfg - \
-		|| { echo "haproxy/haproxy.cfg is stale: run 'make haproxy'"; exit 1; }
+	@for c in haproxy/cluster.example.toml:haproxy/haproxy.cfg docker/cluster.toml:docker/haproxy.cfg; do \
+		$(NODE) dist/src/main.js haproxy -cluster $${c%%:*} | diff -u $${c##*:} - \
+		|| { echo "$${c##*:} is stale: run 'make haproxy'"; exit 1; }; done
 
 test: deps build lint docs-check ## Everything CI runs: install, build, lint, docs drift, unit + integration tests
 	@$(NODE) --test --test-reporter=spec $(TEST_FILES)
@@ -46,8 +47,9 @@ up: ## Start two influxd and a relay on loopback (see README); prints where to w
 down: ## Stop what `make up` started (by PID)
 	@bash scripts/down.sh
 
-haproxy: build ## Generate haproxy/haproxy.cfg from haproxy/cluster.example.toml
+haproxy: build ## Generate haproxy/haproxy.cfg (make up) and docker/haproxy.cfg (compose) from their cluster files
 	@$(NODE) dist/src/main.js haproxy -cluster haproxy/cluster.example.toml -out haproxy/haproxy.cfg
+	@$(NODE) dist/src/main.js haproxy -cluster docker/cluster.toml -out docker/haproxy.cfg
 
 bench: build ## Benchmarks: scanner, relay → two nginx sinks, relay → two influxd; writes docs/benchmarks.md
 	@bash scripts/ensure-deps.sh influxdb nginx-light wrk

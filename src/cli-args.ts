@@ -15,7 +15,13 @@ export class UsageError extends Error {}
 const VALUE_FLAGS = new Set(['config', 'log-level']);
 const BOOL_FLAGS = new Set(['check', 'version', 'help', 'h']);
 
-export function parseArgs(argv: readonly string[]): MainArgs {
+/** Environment fallbacks (for containers): flags win over them. */
+export interface ArgsEnv {
+  readonly INFLUX_RELAY_CONFIG?: string;
+  readonly INFLUX_RELAY_LOG_LEVEL?: string;
+}
+
+export function parseArgs(argv: readonly string[], env: ArgsEnv = {}): MainArgs {
   if (argv[0] === 'haproxy') return { command: 'haproxy', rest: argv.slice(1) };
   const values: Record<string, string> = {};
   const bools = new Set<string>();
@@ -36,14 +42,16 @@ export function parseArgs(argv: readonly string[]): MainArgs {
       throw new UsageError(`unknown flag: ${arg}`);
     }
   }
+  const config = values['config'] ?? (env.INFLUX_RELAY_CONFIG || undefined);
+  const logLevel = values['log-level'] ?? (env.INFLUX_RELAY_LOG_LEVEL || undefined);
   const common = {
-    ...(values['config'] !== undefined ? { config: values['config'] } : {}),
-    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    ...(config !== undefined ? { config } : {}),
+    ...(logLevel !== undefined ? { logLevel } : {}),
     rest: [],
   };
   if (bools.has('help') || bools.has('h')) return { command: 'help', ...common };
   if (bools.has('version')) return { command: 'version', ...common };
-  if (!common.config) throw new UsageError('missing -config FILE');
+  if (!common.config) throw new UsageError('missing -config FILE (or INFLUX_RELAY_CONFIG)');
   return { command: bools.has('check') ? 'check' : 'run', ...common };
 }
 
@@ -52,4 +60,5 @@ export const USAGE = `Usage:
   influx-relay -check -config relay.toml              validate the config and exit
   influx-relay haproxy -cluster cluster.toml [-out F]  generate an HAProxy config
   influx-relay -version
-Flags may also be written --config FILE or --config=FILE.`;
+Flags may also be written --config FILE or --config=FILE.
+Environment: INFLUX_RELAY_CONFIG and INFLUX_RELAY_LOG_LEVEL stand in for -config and -log-level.`;

@@ -14,7 +14,7 @@ import { VERSION } from './version.js';
 async function main(argv: readonly string[]): Promise<number> {
   let args: MainArgs;
   try {
-    args = parseArgs(argv);
+    args = parseArgs(argv, process.env);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`influx-relay: ${err.message}\n${USAGE}\n`);

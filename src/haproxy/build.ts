@@ -50,7 +50,31 @@ function defaultsSection(c: Cluster): Section {
     directive('retry a failed connect: nothing was sent yet, so no write is duplicated', 'retries', '3'),
     option('redispatch', 'retry the connect on another server rather than the one that failed', '1'),
     directive('per-proxy connection cap, same as global (maxconn)', 'maxconn', String(c.maxconn)),
+    ...(c.dns.nameservers.length > 0
+      ? [
+          directive(
+            'dns.nameservers: start even if a name does not resolve yet (containers start in any order), and keep resolving at run time',
+            'default-server',
+            'init-addr',
+            'last,libc,none',
+            'resolvers',
+            'dns',
+          ),
+        ]
+      : []),
   ]);
+}
+
+/** Run-time name resolution (e.g. Docker's DNS at 127.0.0.11:53), only when the cluster names nameservers. */
+function resolversSections(c: Cluster): Section[] {
+  if (c.dns.nameservers.length === 0) return [];
+  return [
+    section('resolvers', 'dns', ['Name servers for relay and database names that change or appear after HAProxy starts.'], [
+      ...c.dns.nameservers.map((ns, i) => directive('dns.nameservers: asked in turn', 'nameserver', `ns${i + 1}`, `${ns.host}:${ns.port}`)),
+      directive('a resolved address stays valid this long between lookups', 'hold', 'valid', '10s'),
+      directive('names may be long lists of addresses', 'accepted_payload_size', '8192'),
+    ]),
+  ];
 }
 
 function pingRules(c: Cluster): Directive[] {
@@ -174,6 +198,7 @@ export function buildConfig(c: Cluster): HaproxyConfig {
     notes: design(c),
     sections: [
       globalSection(c),
+      ...resolversSections(c),
       defaultsSection(c),
       httpFrontend(c),
       writesBackend(c),

@@ -138,6 +138,13 @@ const timeouts = z
     httpKeepAlive: t['http-keep-alive'],
   }));
 
+const dns = z
+  .object({
+    nameservers: z.array(address).default([]),
+  })
+  .strict()
+  .default({});
+
 export const clusterSchema = z
   .object({
     relays: z.array(relay).min(1, 'expected at least one relay ([[relays]])'),
@@ -149,6 +156,7 @@ export const clusterSchema = z
     balance,
     health,
     timeouts,
+    dns,
     maxconn: positive(1_000_000).default(4096),
   })
   .strict()

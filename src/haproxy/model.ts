@@ -7,7 +7,7 @@
  */
 import type { BalanceAlgorithm } from './cluster.js';
 
-export type SectionKind = 'global' | 'defaults' | 'frontend' | 'backend' | 'listen' | 'userlist';
+export type SectionKind = 'global' | 'defaults' | 'frontend' | 'backend' | 'listen' | 'userlist' | 'resolvers';
 
 export interface Directive {
   /** Keyword and arguments, unquoted: `['timeout', 'connect', '5s']`. */

@@ -13,6 +13,7 @@ import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from './address.js';
 import { noContent, sendError, sendJson, baseHeaders } from './respond.js';
 import { VERSION_HEADER } from '../version.js';
+import { sendV2Error, V2WriteHandler } from './v2-write.js';
 import { WriteHandler, type WriteHandlerOptions } from './write-handler.js';
 
 export interface HttpSourceOptions extends WriteHandlerOptions {
@@ -28,6 +29,7 @@ export interface HttpSourceOptions extends WriteHandlerOptions {
 /** Allowed methods per path, for 405 + Allow. */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/write': ['POST'],
+  '/api/v2/write': ['POST'],
   '/ping': ['GET', 'HEAD'],
   '/health': ['GET', 'HEAD'],
   '/metrics': ['GET'],
@@ -37,6 +39,7 @@ const BACKEND_HEALTH_PREFIX = '/health/backends/';
 export class HttpSource {
   private server: Server | undefined;
   private readonly writes: WriteHandler;
+  private readonly v2Writes: V2WriteHandler;
   private readonly log: Logger;
   private closing = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -49,6 +52,7 @@ export class HttpSource {
   ) {
     this.log = logger.child({ component: 'http', listener: options.listener });
     this.writes = new WriteHandler(options, fanout, metrics, this.log);
+    this.v2Writes = new V2WriteHandler(options, fanout, metrics, this.log);
   }
 
   get name(): string {
@@ -118,7 +122,9 @@ export class HttpSource {
     }
     switch (path) {
       case '/write':
-        return this.write(req, res, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+        return this.write(this.writes, req, res, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+      case '/api/v2/write':
+        return this.write(this.v2Writes, req, res, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
       case '/ping':
         req.resume();
         if (this.options.pingStatus === 204) return noContent(res);
@@ -134,13 +140,14 @@ export class HttpSource {
     }
   }
 
-  private write(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  private write(handler: WriteHandler | V2WriteHandler, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     if (this.closing) {
       req.resume();
       res.setHeader('Connection', 'close');
+      if (handler === this.v2Writes) return sendV2Error(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
       return sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
     }
-    const done = this.writes
+    const done = handler
       .handle(req, res, query)
       .catch((err: unknown) => {
         // Nothing should throw here; if something does, the client still gets an answer and the relay keeps running.

@@ -17,7 +17,7 @@ import { get, post } from '../helpers/http.js';
 import { startInfluxd } from '../helpers/influxd.js';
 import { parseJsonLossless } from '../helpers/json.js';
 import { freePort, freePorts, portInUse } from '../helpers/ports.js';
-import { relayToml, runRelayToExit, startRelay } from '../helpers/relay.js';
+import { RELAY_MAIN, relayToml, runRelayToExit, startRelay } from '../helpers/relay.js';
 
 const NS = '1700000000123456789';
 
@@ -109,24 +109,27 @@ describe('influxd helper', () => {
 
   test('children are SIGKILLed when the test process exits abnormally', async () => {
     const helper = new URL('../helpers/influxd.js', import.meta.url).href;
-    for (const ending of ['process.exit(3)', 'process.kill(process.pid, "SIGTERM")', 'throw new Error("boom")']) {
-      const script = `import { startInfluxd } from ${JSON.stringify(helper)};
-        const s = await startInfluxd(); console.log('PID ' + s.pid + ' ' + s.dataDir);
-        setTimeout(() => { ${ending} }, 10); setInterval(() => {}, 1000);`;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', () => undefined);
-      await new Promise((r) => child.once('exit', r));
-      const m = /PID (\d+) (\S+)/.exec(out);
-      assert.ok(m, `no PID printed for ${ending}: ${out}`);
-      assert.ok(await waitGone(Number(m[1])), `influxd survived ${ending}`);
-      assert.equal(existsSync(m[2] as string), false, `temp dir survived ${ending}`);
-    }
+    const endings = ['process.exit(3)', 'process.kill(process.pid, "SIGTERM")', 'throw new Error("boom")'];
+    await Promise.all(
+      endings.map(async (ending) => {
+        const script = `import { startInfluxd } from ${JSON.stringify(helper)};
+          const s = await startInfluxd(); console.log('PID ' + s.pid + ' ' + s.dataDir);
+          setTimeout(() => { ${ending} }, 10); setInterval(() => {}, 1000);`;
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', () => undefined);
+        await new Promise((r) => child.once('exit', r));
+        const m = /PID (\d+) (\S+)/.exec(out);
+        assert.ok(m, `no PID printed for ${ending}: ${out}`);
+        assert.ok(await waitGone(Number(m[1])), `influxd survived ${ending}`);
+        assert.equal(existsSync(m[2] as string), false, `temp dir survived ${ending}`);
+      }),
+    );
   });
 });
 
-describe('relay helper (stub relay script)', () => {
+describe('relay helper', () => {
   let dir: string;
   let stub: string;
   after(async () => {
@@ -194,6 +197,30 @@ describe('relay helper (stub relay script)', () => {
     assert.equal(r.code, 2);
     assert.equal(r.timedOut, false);
     assert.match(r.output, /unknown key/);
+  });
+
+  test('the built relay (when present) mirrors a write to two real influxd', { skip: !existsSync(RELAY_MAIN) && 'relay not built' }, async () => {
+    const [a, b] = await Promise.all([startInfluxd(), startInfluxd()]);
+    const port = await freePort();
+    const outputs = [a, b].map((s, i) => ({ name: `influx-${i}`, location: `${s.url}/write`, 'buffer-size-mb': 8 }));
+    const relay = await startRelay({ toml: relayToml({ bindAddr: `127.0.0.1:${port}`, outputs }) });
+    try {
+      await Promise.all([a.createDatabase('r'), b.createDatabase('r')]);
+      const res = await post(`${relay.url}/write?db=r`, `m,k=v f=2i ${NS}\n`);
+      assert.equal(res.status, 204, res.body);
+      for (const s of [a, b]) {
+        let rows: Array<Record<string, unknown>> = [];
+        for (let i = 0; i < 100 && rows.length === 0; i++) {
+          rows = await s.points('r', 'm');
+          if (rows.length === 0) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.deepEqual(rows, [{ time: NS, f: 2, k: 'v' }]);
+      }
+      assert.equal(await relay.stop(), 0, relay.logs());
+    } finally {
+      await relay.destroy();
+      await Promise.all([a.destroy(), b.destroy()]);
+    }
   });
 
   test('kill9 ends the relay with SIGKILL', async () => {

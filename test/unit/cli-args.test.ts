@@ -18,3 +18,9 @@ test('usage errors', () => {
   assert.throws(() => parseArgs(['-nope', 'x']), UsageError);
   assert.throws(() => parseArgs(['stray']), UsageError);
 });
+
+test('environment fallbacks for containers; flags win', () => {
+  assert.equal(parseArgs([], { INFLUX_RELAY_CONFIG: '/etc/r.toml' }).config, '/etc/r.toml');
+  assert.equal(parseArgs(['-config', 'a.toml'], { INFLUX_RELAY_CONFIG: '/etc/r.toml' }).config, 'a.toml');
+  assert.equal(parseArgs([], { INFLUX_RELAY_CONFIG: 'r.toml', INFLUX_RELAY_LOG_LEVEL: 'warn' }).logLevel, 'warn');
+});
