@@ -21,7 +21,9 @@ const ALIASES: Readonly<Record<string, Precision>> = {
 
 /** Normalizes a `precision` parameter; undefined when it is not one InfluxDB accepts. */
 export function parsePrecision(value: string | null | undefined): Precision | undefined {
-  return ALIASES[value ?? ''];
+  const key = value ?? '';
+  // Own keys only: 'constructor' or '__proto__' must not resolve to Object.prototype members.
+  return Object.hasOwn(ALIASES, key) ? ALIASES[key] : undefined;
 }
 
 // Wall clock anchored once, advanced by the monotonic clock: nanosecond stamps that differ between two requests
