@@ -13,7 +13,7 @@
  *   It is synchronous and not re-entrant (module-level scratch state), which is fine on one JS thread.
  */
 import * as charclass from './charclass.js';
-import { exactBlockEnd, exactParse, exactResult } from './errors.js';
+import { exactBlockEnd, exactParse, exactResult } from './exact-parser.js';
 import { nowIn } from './precision.js';
 import type { Precision } from './precision.js';
 

@@ -9,7 +9,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { UdpForwardConfig } from '../config/types.js';
-import { exactBlockEnd } from '../lineprotocol/errors.js';
+import { exactBlockEnd } from '../lineprotocol/exact-parser.js';
 import type { IntakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import { parseListenAddress } from './address.js';

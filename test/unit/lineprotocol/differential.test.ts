@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { exactBlockEnd, exactParse, exactResult } from '../../../src/lineprotocol/errors.js';
+import { exactBlockEnd, exactParse, exactResult } from '../../../src/lineprotocol/exact-parser.js';
 import { PRECISIONS } from '../../../src/lineprotocol/precision.js';
 import type { Precision } from '../../../src/lineprotocol/precision.js';
 import { scanLines } from '../../../src/lineprotocol/scanner.js';
