@@ -41,7 +41,7 @@ test-unit: build ## Unit tests only
 test-integration: build ## Integration and end-to-end tests (real influxd)
 	@$(NODE) --test $(shell find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
 
-up: ## Start two influxd and a relay on loopback (see README); prints where to write
+up: ## Start the HA stack on loopback: two influxd, two relays, HAProxy; prints where to write and query
 	@bash scripts/up.sh
 
 down: ## Stop what `make up` started (by PID)

@@ -60,3 +60,58 @@ port_free() {
 http_code() {
   curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
 }
+
+# cluster_for_up SRC DST: writes DST, the cluster file SRC with the addresses of what up.sh starts on loopback
+# (ports from the environment), and prints the stats user and password (one per line). Fails when SRC names a
+# relay or database that up.sh does not start, so the example and this script cannot drift apart unnoticed.
+cluster_for_up() {
+  node --input-type=module - "$1" "$2" <<'JS'
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'smol-toml';
+const [src, dst] = process.argv.slice(2);
+const env = process.env;
+const at = (port) => `127.0.0.1:${port}`;
+const relays = {
+  'relay-1': { address: at(env.RELAY_1_PORT), 'tcp-address': at(env.RELAY_1_TCP_PORT) },
+  'relay-2': { address: at(env.RELAY_2_PORT), 'tcp-address': at(env.RELAY_2_TCP_PORT) },
+};
+const databases = { 'influxdb-a': { address: at(env.INFLUX_A_PORT) }, 'influxdb-b': { address: at(env.INFLUX_B_PORT) } };
+const die = (msg) => {
+  console.error(`${src}: ${msg}`);
+  process.exit(1);
+};
+let c;
+try {
+  c = parse(readFileSync(src, 'utf8'));
+} catch (err) {
+  die(err.message.split('\n')[0]);
+}
+const place = (list, known, what) => {
+  const names = (list ?? []).map((e) => e.name);
+  if (names.join(',') !== Object.keys(known).join(','))
+    die(`${what} are [${names.join(', ')}]; make up starts [${Object.keys(known).join(', ')}]: change scripts/up.sh too`);
+  for (const e of list) Object.assign(e, known[e.name]);
+};
+place(c.relays, relays, 'relays');
+place(c.databases, databases, 'databases');
+c.http = { ...c.http, bind: at(env.HAPROXY_PORT) };
+c.tcp = { ...c.tcp, bind: at(env.HAPROXY_TCP_PORT) };
+c.stats = { ...c.stats, bind: at(env.HAPROXY_STATS_PORT) };
+c.freshness = { ...c.freshness, port: Number(env.HAPROXY_FRESHNESS_PORT) };
+writeFileSync(dst, `# Written by scripts/up.sh from ${src}, with the ports of this \`make up\`. Edit that file instead.\n\n${stringify(c)}\n`);
+console.log(c.stats.user ?? 'admin');
+console.log(c.stats.password ?? '');
+JS
+}
+
+# haproxy_checked URL USER PASS BACKEND SERVER...: true when HAProxy's stats CSV shows every SERVER of BACKEND
+# UP after a passed health check (not just HAProxy's start-up assumption that it is up).
+haproxy_checked() {
+  local url="$1" user="$2" pass="$3" backend="$4" csv
+  shift 4
+  csv="$(curl -s -m 2 -u "$user:$pass" "$url;csv" 2>/dev/null)" || return 1
+  printf '%s\n' "$csv" | awk -F, -v be="$backend" -v want="$*" '
+    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }   # "# pxname,svname,...": find the columns by name
+    $1 == be && $(col["status"]) == "UP" && $(col["check_status"]) ~ /^L[4-7]OK$/ { ok[$2] = 1 }
+    END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!(w[i] in ok)) exit 1 }'
+}

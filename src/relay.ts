@@ -43,6 +43,7 @@ export class Relay {
             requestTimeoutMs: l.requestTimeoutMs,
             idleTimeoutMs: l.idleTimeoutMs,
             pingStatus: l.defaultPingResponse,
+            backendsNamed: (name) => this.backends.filter((b) => b.name === name),
           },
           new FanOut(backends),
           this.metrics,

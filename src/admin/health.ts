@@ -30,7 +30,19 @@ export function listenerHealth(name: string, backends: readonly Backend[], closi
   return { name, status: accepting ? 'pass' : 'fail', acceptingWrites: accepting, version: VERSION, message, backends: reports };
 }
 
-export function backendReadiness(backend: Backend): { status: 200 | 503; body: BackendHealth } {
-  const h = backend.health();
-  return { status: h.state === 'up' ? 200 : 503, body: h };
+/**
+ * A database is caught up from this relay's view only when every queue the relay holds for it is: HTTP, TCP and UDP
+ * listeners each have their own backend (and queue) for the same output name.
+ */
+export function backendReadiness(backends: readonly Backend[]): { status: 200 | 503; body: BackendHealth & { queues: number } } {
+  const reports = backends.map((b) => b.health());
+  const worst = reports.find((r) => r.state === 'down') ?? reports.find((r) => r.state === 'catching-up') ?? reports[0]!;
+  const body = {
+    ...worst,
+    queueBytes: reports.reduce((n, r) => n + r.queueBytes, 0),
+    queueBatches: reports.reduce((n, r) => n + r.queueBatches, 0),
+    oldestBatchAgeMs: Math.max(...reports.map((r) => r.oldestBatchAgeMs)),
+    queues: reports.length,
+  };
+  return { status: reports.every((r) => r.state === 'up') ? 200 : 503, body };
 }

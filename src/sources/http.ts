@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { backendReadiness, listenerHealth } from '../admin/health.js';
+import type { Backend } from '../backends/backend.js';
 import type { FanOut } from '../fanout.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
@@ -24,6 +25,8 @@ export interface HttpSourceOptions extends WriteHandlerOptions {
   readonly idleTimeoutMs: number;
   /** Status of GET/HEAD /ping (204, or 200 for clients that want it). */
   readonly pingStatus: number;
+  /** Every backend of the relay with this output name, whatever its listener (for /health/backends/<name>). */
+  readonly backendsNamed?: (name: string) => readonly Backend[];
 }
 
 /** Allowed methods per path, for 405 + Allow. */
@@ -160,9 +163,9 @@ export class HttpSource {
 
   private backendHealth(req: IncomingMessage, res: ServerResponse, name: string): void {
     req.resume();
-    const backend = this.fanout.backends.find((b) => b.name === name);
-    if (!backend) return sendError(res, 404, `no backend named "${name}" on listener ${this.options.listener}`);
-    const r = backendReadiness(backend);
+    const backends = this.options.backendsNamed?.(name) ?? this.fanout.backends.filter((b) => b.name === name);
+    if (backends.length === 0) return sendError(res, 404, `no backend named "${name}"`);
+    const r = backendReadiness(backends);
     sendJson(res, r.status, r.body);
   }
 

@@ -1,0 +1,184 @@
+/**
+ * The whole HA stack (`make up`'s topology, test/helpers/ha-stack.ts): real HAProxy in front of two built relays and
+ * two real influxd. Every write and read goes through HAProxy's ports; outcomes are checked on each influxd directly.
+ * Covers: mirroring through HAProxy, reads, a relay stopped (writes move to the other), and a database killed and
+ * brought back (reads keep answering, writes keep being accepted, the missed points arrive, and the database is kept
+ * out of the read pool until the relays report it caught up).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { InfluxDB, type IPoint } from 'influx';
+import { eventually } from '../helpers/cluster.js';
+import { HAPROXY_BIN, startHaStack, type HaStack, type StackDatabase } from '../helpers/ha-stack.js';
+import { get } from '../helpers/http.js';
+
+const T0 = Date.UTC(2024, 0, 1);
+const SKIP = !existsSync(HAPROXY_BIN) && `skipped: ${HAPROXY_BIN} is not installed (Debian package haproxy)`;
+let stack: HaStack;
+
+/** node-influx through HAProxy; maxRetries 0 so that a failure shows instead of being retried on the same host. */
+function client(): InfluxDB {
+  return new InfluxDB({ host: '127.0.0.1', port: stack.port, database: stack.database, pool: { maxRetries: 0, requestTimeout: 5000 } });
+}
+
+function points(measurement: string, from: number, n: number): IPoint[] {
+  return Array.from({ length: n }, (_, i) => ({
+    measurement,
+    tags: { stack: 'ha' },
+    fields: { seq: from + i },
+    timestamp: new Date(T0 + from + i),
+  }));
+}
+
+function countIn(json: unknown): number {
+  const v = (json as { results?: Array<{ series?: Array<{ values?: unknown[][] }> }> } | undefined)?.results?.[0]?.series?.[0]?.values?.[0]?.[1];
+  return typeof v === 'number' ? v : 0;
+}
+
+/** count(seq) read through HAProxy's /query: throws unless HAProxy answers 200. */
+async function countThroughHaproxy(measurement: string): Promise<number> {
+  const q = encodeURIComponent(`SELECT count("seq") FROM "${measurement}"`);
+  const res = await get(`${stack.url}/query?db=${stack.database}&q=${q}`, { timeoutMs: 5000 });
+  assert.equal(res.status, 200, `read through HAProxy: ${res.body}`);
+  return countIn(res.json);
+}
+
+async function countOn(db: StackDatabase, measurement: string): Promise<number> {
+  return countIn(await db.influxd.query(`SELECT count("seq") FROM "${measurement}"`, { db: stack.database }));
+}
+
+/** Polls until both databases hold exactly n points of the measurement. */
+async function landsOnBoth(measurement: string, n: number): Promise<void> {
+  await eventually(async () => {
+    for (const db of stack.databases) assert.equal(await countOn(db, measurement), n, `${db.name}: ${measurement}`);
+  }, 15_000);
+}
+
+async function stot(backend: string, server: string): Promise<number> {
+  const row = (await stack.stats()).find((r) => r['pxname'] === backend && r['svname'] === server);
+  return Number(row?.['stot'] ?? NaN);
+}
+
+describe('the HA stack, through HAProxy only', { skip: SKIP }, () => {
+  before(async () => {
+    // A short backoff cap: a database that comes back is retried within a second.
+    stack = await startHaStack({ links: true, output: { 'max-delay-interval': '1s' } });
+  });
+  after(async () => {
+    await stack?.destroy();
+  });
+
+  test('writes with node-influx land on both databases, balanced across both relays', async () => {
+    const influx = client();
+    for (let i = 0; i < 4; i++) await influx.writePoints(points('ha_write', i * 5, 5), { precision: 'ms' });
+    await landsOnBoth('ha_write', 20);
+    for (const r of stack.relays) assert.ok((await stot('writes', r.name)) > 0, `${r.name} took no write`);
+  });
+
+  test('a query through HAProxy answers with the data', async () => {
+    const q = encodeURIComponent('SELECT "seq" FROM "ha_write" ORDER BY time');
+    const res = await get(`${stack.url}/query?db=${stack.database}&q=${q}&epoch=ms`);
+    assert.equal(res.status, 200, res.body);
+    const values = (res.json as { results: Array<{ series: Array<{ values: Array<[number, number]> }> }> }).results[0]?.series[0]?.values;
+    assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => [T0 + i, i]));
+  });
+
+  test('raw line protocol on HAProxy\'s TCP port lands on both databases', async () => {
+    const lines = Array.from({ length: 10 }, (_, i) => `ha_tcp seq=${i}i ${(T0 + i) * 1e6}\n`).join('');
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect({ host: '127.0.0.1', port: stack.tcpPort }, () => sock.end(lines));
+      sock.on('error', reject).on('close', () => resolve());
+    });
+    await landsOnBoth('ha_tcp', 10);
+  });
+
+  test('a relay stopped with SIGTERM: writes move to the other relay and land on both databases', async () => {
+    const [stopped, other] = stack.relays as [(typeof stack.relays)[0], (typeof stack.relays)[0]];
+    const exit = stopped.stop(); // SIGTERM by PID: it drains, then exits
+    // Until HAProxy has noticed, a write may fail: retry each one (fresh client, so no host is held back).
+    let seq = 0;
+    const deadline = Date.now() + 8000;
+    while ((await stack.serverStatus('writes', stopped.name)) !== 'DOWN') {
+      assert.ok(Date.now() < deadline, 'HAProxy never took the stopped relay out of the write pool');
+      const batch = points('ha_failover', seq, 1);
+      if (await client().writePoints(batch, { precision: 'ms' }).then(() => true, () => false)) seq++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await exit, 0, `the relay should drain and exit 0:\n${stopped.process.logs().slice(-2000)}`);
+    // From now on every write must succeed, through the remaining relay.
+    const before = await stot('writes', other.name);
+    const influx = client();
+    for (let i = 0; i < 20; i++, seq++) await influx.writePoints(points('ha_failover', seq, 1), { precision: 'ms' });
+    assert.ok((await stot('writes', other.name)) - before >= 20, 'the writes should have gone to the remaining relay');
+    await landsOnBoth('ha_failover', seq);
+
+    // Back to two relays for what follows.
+    await stopped.start();
+    for (const backend of ['writes', 'relays_alive', 'fresh_influxdb-a', 'fresh_influxdb-b']) await stack.waitForServer(backend, stopped.name, 'UP');
+  });
+
+  test('a database killed and brought back: reads and writes go on; it catches up and only then serves reads again', async () => {
+    const [, b] = stack.databases as [StackDatabase, StackDatabase];
+    const m = 'ha_outage';
+    const influx = client();
+    await influx.writePoints(points(m, 0, 10), { precision: 'ms' });
+    await landsOnBoth(m, 10);
+
+    await b.influxd.kill();
+    // Writes keep being accepted (the relays queue them for influxdb-b), reads keep answering from influxdb-a.
+    let total = 10;
+    const outageEnd = Date.now() + 1500;
+    while (Date.now() < outageEnd) {
+      await influx.writePoints(points(m, total, 5), { precision: 'ms' });
+      total += 5;
+      assert.ok((await countThroughHaproxy(m)) >= 10);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await eventually(async () => assert.equal(await countOn(stack.databases[0] as StackDatabase, m), total));
+    await stack.waitForServer('reads_any', b.name, 'DOWN');
+    await stack.waitForServer('reads_fresh', b.name, 'DOWN');
+    assert.equal(await countThroughHaproxy(m), total);
+    for (const r of stack.relays) assert.equal(await r.backendStatus(b.name), 503, `${r.name} should report ${b.name} behind`);
+
+    // Bring it back while the relays still cannot reach it (their link is cut): it answers /ping, so HAProxy sees it
+    // up, but every relay still holds its backlog and reports it behind. It must get no read in the meantime.
+    b.link?.cut();
+    await b.influxd.restart();
+    await stack.waitForServer('reads_any', b.name, 'UP');
+    assert.ok((await countOn(b, m)) < total, 'influxdb-b should be missing the outage points');
+    const served = await stot('reads_fresh', b.name);
+    const hold = Date.now() + 2000; // 4 health-check intervals
+    while (Date.now() < hold) {
+      assert.notEqual(await stack.serverStatus('reads_fresh', b.name), 'UP', 'a database the relays report behind must not be in the read pool');
+      assert.equal((await get(`${stack.freshnessUrl}/fresh/${b.name}`)).status, 503);
+      assert.equal(await countThroughHaproxy(m), total, 'a read was answered by the stale replica');
+      for (const r of stack.relays) assert.equal(await r.backendStatus(b.name), 503);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await stot('reads_fresh', b.name), served, 'reads were sent to the stale replica');
+
+    // Heal: the relays replay their backlogs, the missed points arrive, and then (only then) it rejoins the read pool.
+    b.link?.heal();
+    const rejoinBy = Date.now() + 15_000;
+    for (;;) {
+      // Stats first, then the relays: a relay that reported caught up stays so, so UP before 200 would be a bug.
+      const inPool = (await stack.serverStatus('reads_fresh', b.name)) === 'UP';
+      const reports = await Promise.all(stack.relays.map((r) => r.backendStatus(b.name)));
+      if (inPool) {
+        assert.deepEqual(reports, [200, 200], 'influxdb-b rejoined the read pool while a relay still reported it catching up');
+        break;
+      }
+      assert.equal(await countThroughHaproxy(m), total, 'a read was answered by the stale replica');
+      assert.ok(Date.now() < rejoinBy, 'influxdb-b never rejoined the read pool');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await countOn(b, m), total, 'the missed points should have arrived on influxdb-b');
+
+    // It serves reads again, with every point.
+    const before = await stot('reads_fresh', b.name);
+    for (let i = 0; i < 10; i++) assert.equal(await countThroughHaproxy(m), total);
+    assert.ok((await stot('reads_fresh', b.name)) > before, 'influxdb-b should serve reads again');
+  });
+});

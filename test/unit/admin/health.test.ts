@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { backendReadiness, listenerHealth } from '../../../src/admin/health.js';
+import type { Backend, BackendHealth, BackendState } from '../../../src/backends/backend.js';
+
+const fake = (state: BackendState, queueBatches = 0, acceptingWrites = true): Backend =>
+  ({
+    health: (): BackendHealth => ({
+      name: 'influxdb-a',
+      location: 'http://a/write',
+      state,
+      acceptingWrites,
+      queueBytes: queueBatches * 100,
+      queueBatches,
+      queueCapacityBytes: 1000,
+      oldestBatchAgeMs: queueBatches * 10,
+      inFlight: 0,
+    }),
+  }) as unknown as Backend;
+
+test('a database is ready for reads only when every listener\'s queue for it is caught up', () => {
+  assert.equal(backendReadiness([fake('up'), fake('up')]).status, 200);
+  const behind = backendReadiness([fake('up'), fake('catching-up', 3)]);
+  assert.equal(behind.status, 503, 'the TCP listener\'s backlog counts too');
+  assert.equal(behind.body.state, 'catching-up');
+  assert.equal(behind.body.queueBatches, 3);
+  assert.equal(behind.body.queues, 2);
+  assert.equal(backendReadiness([fake('catching-up', 1), fake('down', 2)]).body.state, 'down', 'the worst state is reported');
+});
+
+test('/health: 503 when a backend cannot take writes or the relay is closing', () => {
+  assert.equal(listenerHealth('l', [fake('down', 5)], false).status, 'pass', 'down but with room: still accepting');
+  const full = listenerHealth('l', [fake('up'), fake('down', 9, false)], false);
+  assert.equal(full.acceptingWrites, false);
+  assert.match(full.message, /queue full for influxdb-a/);
+  assert.equal(listenerHealth('l', [fake('up')], true).status, 'fail');
+});
