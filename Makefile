@@ -28,7 +28,7 @@ docs: build ## Regenerate docs/configuration.md (and haproxy/haproxy.cfg) from t
 
 docs-check: ## Fail when generated docs or configs drift from their sources
 	@$(NODE) dist/src/config/docs-cli.js --check
-	@for c in haproxy/cluster.example.toml:haproxy/haproxy.cfg docker/cluster.toml:docker/haproxy.cfg; do \
+	@for c in haproxy/cluster.example.toml:haproxy/haproxy.cfg docker/cluster.toml:docker/haproxy/haproxy.cfg; do \
 		$(NODE) dist/src/main.js haproxy -cluster $${c%%:*} | diff -u $${c##*:} - \
 		|| { echo "$${c##*:} is stale: run 'make haproxy'"; exit 1; }; done
 
@@ -47,9 +47,9 @@ up: ## Start the HA stack on loopback: two influxd, two relays, HAProxy; prints 
 down: ## Stop what `make up` started (by PID)
 	@bash scripts/down.sh
 
-haproxy: build ## Generate haproxy/haproxy.cfg (make up) and docker/haproxy.cfg (compose) from their cluster files
+haproxy: build ## Generate haproxy/haproxy.cfg (make up) and docker/haproxy/haproxy.cfg (compose) from their cluster files
 	@$(NODE) dist/src/main.js haproxy -cluster haproxy/cluster.example.toml -out haproxy/haproxy.cfg
-	@$(NODE) dist/src/main.js haproxy -cluster docker/cluster.toml -out docker/haproxy.cfg
+	@$(NODE) dist/src/main.js haproxy -cluster docker/cluster.toml -out docker/haproxy/haproxy.cfg
 
 bench: build ## Benchmarks: scanner, relay → two nginx sinks, relay → two influxd; writes docs/benchmarks.md
 	@bash scripts/ensure-deps.sh influxdb nginx-light wrk
