@@ -79,7 +79,6 @@ export class Backend {
   private readonly log: Logger;
   private readonly throttle = new LogThrottle();
   private readonly waiters = new Map<Batch, Waiter>();
-  private readonly inFlightRequests = new Set<AbortController>();
   private inFlight = 0;
   private attempt = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
@@ -185,8 +184,6 @@ export class Backend {
 
   private async send(lease: Lease): Promise<void> {
     const first = lease.batches[0]!;
-    const abort = new AbortController();
-    this.inFlightRequests.add(abort);
     const started = performance.now();
     let answer: SentAnswer | undefined;
     let error: (Error & { code?: string }) | undefined;
@@ -194,12 +191,10 @@ export class Backend {
       answer = await this.writer.send(
         first.target,
         lease.batches.length === 1 ? first.body : lease.batches.map((b) => b.body),
-        abort.signal,
       );
     } catch (err) {
       error = err as Error & { code?: string };
     }
-    this.inFlightRequests.delete(abort);
     this.inFlight--;
     this.m.duration.observe((performance.now() - started) / 1000);
     const verdict = classify(answer, error);
@@ -387,11 +382,11 @@ export class Backend {
     this.drained = undefined;
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
-    for (const abort of this.inFlightRequests) abort.abort();
     for (const [batch] of this.waiters) {
       this.resolveOne(batch, { kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
     }
     for (const w of this.roomWaiters.splice(0)) w();
+    // Destroying the pool aborts the requests in flight.
     await this.writer.destroy().catch(() => undefined);
     return { batches: this.queue.length, bytes: this.queue.bytes };
   }

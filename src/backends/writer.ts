@@ -68,13 +68,20 @@ export class Writer {
     const authorization =
       target.credentials.authorization ?? (target.credentials.u === undefined ? this.defaultAuth : undefined);
     if (authorization) headers['authorization'] = authorization;
-    const payload = Array.isArray(body) ? (body.length === 1 ? body[0]! : Buffer.concat(body)) : body;
+    // A merged request goes out as its batches' buffers, not a copy of them: the length is known, so undici
+    // still sends Content-Length (no chunked encoding) and writes each buffer as it is.
+    let payload: Buffer | Buffer[] = body;
+    if (Array.isArray(body)) {
+      if (body.length === 1) payload = body[0]!;
+      else headers['content-length'] = String(body.reduce((n, b) => n + b.length, 0));
+    }
     const res = await this.pool.request({
       method: 'POST',
       path: this.pathFor(target),
       headers,
-      body: payload,
-      signal,
+      // undici sends any iterable of buffers (its docs list Iterable bodies; its typings do not).
+      body: payload as Buffer,
+      ...(signal ? { signal } : {}),
     });
     let text = '';
     if (res.statusCode >= 200 && res.statusCode < 300) {

@@ -1,0 +1,79 @@
+/**
+ * The writer against a plain node:http server: the request InfluxDB would see (path, query, headers, body).
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { Writer } from '../../../src/backends/writer.js';
+
+interface Seen {
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+const seen: Seen[] = [];
+let server: http.Server;
+let base: string;
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
+      if (req.url?.includes('db=missing')) {
+        res.writeHead(404, { 'content-type': 'application/json', 'retry-after': '3' });
+        res.end('{"error":"database not found: \\"missing\\""}');
+      } else {
+        res.writeHead(204);
+        res.end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => server.close());
+
+const target = { db: 'telegraf', rp: 'short', precision: 's' as const, credentials: { u: 'alice', p: 'x&y' } };
+
+test('query carries db, rp, precision and the client\'s u/p; merged bodies go out whole with Content-Length', async () => {
+  const w = new Writer({ location: `${base}/write`, timeoutMs: 2000, connections: 2, skipTlsVerification: false });
+  const a = await w.send(target, [Buffer.from('m v=1 1\n'), Buffer.from('m v=2 2\n')]);
+  assert.equal(a.status, 204);
+  const s = seen.at(-1)!;
+  const q = new URL(s.url, base).searchParams;
+  assert.deepEqual([q.get('db'), q.get('rp'), q.get('precision'), q.get('u'), q.get('p')], ['telegraf', 'short', 's', 'alice', 'x&y']);
+  assert.equal(s.body, 'm v=1 1\nm v=2 2\n');
+  assert.equal(s.headers['content-length'], String(s.body.length));
+  assert.equal(s.headers['transfer-encoding'], undefined);
+  assert.equal(s.headers['authorization'], undefined, 'the client brought u/p: no configured Basic auth added');
+  await w.close();
+});
+
+test('a bare origin posts to /write; n precision is omitted; http-user/http-pass used when the client sent none', async () => {
+  const w = new Writer({ location: base, timeoutMs: 2000, connections: 1, skipTlsVerification: false, httpUser: 'relay', httpPass: 'pw' });
+  await w.send({ db: 'd', rp: '', precision: 'n', credentials: {} }, Buffer.from('m v=1 1\n'));
+  const s = seen.at(-1)!;
+  assert.equal(s.url, '/write?db=d');
+  assert.equal(s.headers['authorization'], `Basic ${Buffer.from('relay:pw').toString('base64')}`);
+  await w.send({ db: 'd', rp: '', precision: 'n', credentials: { authorization: 'Token abc' } }, Buffer.from('m v=1 1\n'));
+  assert.equal(seen.at(-1)!.headers['authorization'], 'Token abc', 'the client\'s own credentials win');
+  await w.close();
+});
+
+test('error answers come back with body and Retry-After', async () => {
+  const w = new Writer({ location: `${base}/write`, timeoutMs: 2000, connections: 1, skipTlsVerification: false });
+  const a = await w.send({ db: 'missing', rp: '', precision: 'n', credentials: {} }, Buffer.from('m v=1 1\n'));
+  assert.equal(a.status, 404);
+  assert.match(a.body, /database not found/);
+  assert.equal(a.retryAfter, '3');
+  await w.close();
+});
+
+test('a refused connection rejects (the backend classifies it as retryable)', async () => {
+  const w = new Writer({ location: 'http://127.0.0.1:1/write', timeoutMs: 1000, connections: 1, skipTlsVerification: false });
+  await assert.rejects(w.send(target, Buffer.from('m v=1 1\n')), (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED');
+  await w.destroy();
+});
