@@ -14,8 +14,9 @@ import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from './address.js';
 import { noContent, sendError, sendJson, baseHeaders } from './respond.js';
 import { VERSION_HEADER } from '../version.js';
-import { sendV2Error, V2WriteHandler } from './v2-write.js';
-import { WriteHandler, type WriteHandlerOptions } from './write-handler.js';
+import { v2WriteDialect } from './v2-write.js';
+import { v1WriteDialect } from './write-handler.js';
+import { WritePipeline, type WriteHandlerOptions } from './write-pipeline.js';
 
 export interface HttpSourceOptions extends WriteHandlerOptions {
   readonly bindAddr: string;
@@ -41,8 +42,8 @@ const BACKEND_HEALTH_PREFIX = '/health/backends/';
 
 export class HttpSource {
   private server: Server | undefined;
-  private readonly writes: WriteHandler;
-  private readonly v2Writes: V2WriteHandler;
+  private readonly writes: WritePipeline;
+  private readonly v2Writes: WritePipeline;
   private readonly log: Logger;
   private closing = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -54,8 +55,8 @@ export class HttpSource {
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'http', listener: options.listener });
-    this.writes = new WriteHandler(options, fanout, metrics, this.log);
-    this.v2Writes = new V2WriteHandler(options, fanout, metrics, this.log);
+    this.writes = new WritePipeline(options, fanout, metrics, this.log, v1WriteDialect);
+    this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2WriteDialect);
   }
 
   get name(): string {
@@ -143,12 +144,11 @@ export class HttpSource {
     }
   }
 
-  private write(handler: WriteHandler | V2WriteHandler, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  private write(handler: WritePipeline, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     if (this.closing) {
       req.resume();
       res.setHeader('Connection', 'close');
-      if (handler === this.v2Writes) return sendV2Error(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
-      return sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
+      return handler.dialect.sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
     }
     const done = handler
       .handle(req, res, query)

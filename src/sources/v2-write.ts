@@ -5,19 +5,14 @@
  * - `Authorization: Token user:password` stands for 1.x credentials. 1.8 reads the token that way (after u/p in the
  *   query); our backends may be older (1.6 knows no Token scheme), so the header is passed through unchanged and
  *   the credentials are ALSO sent as u/p, which every 1.x reads first.
- * Then the same path as /write (scan → batch → fan-out), answered in the 2.x shape: 204, or
+ * Then the shared write pipeline (scan → batch → fan-out), answered in the 2.x shape: 204, or
  * `{"code":"...","message":"..."}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { makeBatch, type Credentials, type WriteTarget } from '../batch.js';
-import type { FanOut } from '../fanout.js';
+import type { Credentials } from '../batch.js';
 import type { Precision } from '../lineprotocol/precision.js';
-import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { RelayMetrics } from '../telemetry/metrics.js';
-import { BodyError, readBody } from './http-body.js';
-import { noContent, sendJson } from './respond.js';
-import type { WriteHandlerOptions } from './write-handler.js';
+import { sendJson } from './respond.js';
+import type { ParsedWrite, WriteDialect, WriteHandlerOptions } from './write-pipeline.js';
 
 /** The 2.x API's precisions (1.8 accepts no others here). */
 const V2_PRECISIONS: Readonly<Record<string, Precision>> = { '': 'n', ns: 'n', us: 'u', ms: 'ms', s: 's' };
@@ -80,96 +75,30 @@ export function v2Credentials(authorization: string | undefined, query: URLSearc
   };
 }
 
-export class V2WriteHandler {
-  private readonly received;
-  private readonly rejectedLines;
-  private readonly stampedPoints;
-  private readonly duration;
-
-  constructor(
-    private readonly options: WriteHandlerOptions,
-    private readonly fanout: FanOut,
-    private readonly metrics: RelayMetrics,
-    private readonly log: Logger,
-  ) {
-    this.received = metrics.pointsReceived.labels(options.listener);
-    this.rejectedLines = metrics.linesRejected.labels(options.listener);
-    this.stampedPoints = metrics.pointsStamped.labels(options.listener);
-    this.duration = metrics.writeDuration.labels(options.listener);
-  }
-
-  private refuse(res: ServerResponse, status: number, reason: string, message: string): void {
-    this.metrics.requestsRefused.labels(this.options.listener, reason).inc();
-    sendV2Error(res, status, message);
-  }
-
-  async handle(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-    const endTimer = this.duration.startTimer();
-    try {
-      await this.handleWrite(req, res, query);
-    } finally {
-      endTimer();
-    }
-  }
-
-  private async handleWrite(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-    const receivedAt = Date.now();
+export const v2WriteDialect: WriteDialect = {
+  parse(req: IncomingMessage, query: URLSearchParams, options: WriteHandlerOptions): ParsedWrite {
     const bucket = query.get('bucket');
-    if (!bucket) {
-      req.resume();
-      return this.refuse(res, 400, 'bad-request', 'missing parameter: bucket');
-    }
+    if (!bucket) return { error: 'missing parameter: bucket' };
     const dbrp = bucketToDbRp(bucket);
-    if ('error' in dbrp) {
-      req.resume();
-      return this.refuse(res, 400, 'bad-request', dbrp.error);
-    }
+    if ('error' in dbrp) return dbrp;
     const precisionParam = query.get('precision') ?? '';
     const precision = V2_PRECISIONS[precisionParam];
-    if (!precision) {
-      req.resume();
-      return this.refuse(res, 400, 'bad-request', `invalid precision ${JSON.stringify(precisionParam)} (use ns, us, ms or s)`);
-    }
-
-    let body: Buffer;
-    try {
-      body = await readBody(req, this.options.maxBodyBytes);
-    } catch (err) {
-      if (err instanceof BodyError) {
-        if (err.status === 413) res.setHeader('Connection', 'close');
-        return this.refuse(res, err.status, err.reason, err.message);
-      }
-      this.log.debug({ err }, 'request body not received');
-      return;
-    }
-
-    const scan = scanLines(body, { precision });
-    if (scan.errorCount > 0) this.rejectedLines.inc(scan.errorCount);
-    if (scan.points === 0) {
-      if (scan.errorCount > 0) return this.refuse(res, 400, 'parse-error', describeParseErrors(scan));
-      return noContent(res);
-    }
-    this.received.inc(scan.points);
-    if (scan.stamped > 0) this.stampedPoints.inc(scan.stamped);
-
-    const target: WriteTarget = {
-      db: dbrp.db,
-      rp: dbrp.rp || this.options.defaultRetentionPolicy,
-      precision,
-      credentials: v2Credentials(req.headers.authorization, query),
+    if (!precision) return { error: `invalid precision ${JSON.stringify(precisionParam)} (use ns, us, ms or s)` };
+    return {
+      target: {
+        db: dbrp.db,
+        rp: dbrp.rp || options.defaultRetentionPolicy,
+        precision,
+        credentials: v2Credentials(req.headers.authorization, query),
+      },
+      consistency: options.defaultConsistency,
     };
-    const result = await this.fanout.write(makeBatch(target, scan.body, scan.points, receivedAt), this.options.defaultConsistency);
-    if (result.kind === 'accepted') {
-      if (scan.errorCount > 0) return this.refuse(res, 400, 'partial-write', `partial write: ${describeParseErrors(scan)}`);
-      return noContent(res);
-    }
-    if (result.kind === 'unavailable') {
-      this.metrics.requestsRefused.labels(this.options.listener, 'unavailable').inc();
-      return sendV2Error(res, 503, result.error, { 'Retry-After': String(result.retryAfterSeconds) });
-    }
-    sendV2Error(res, result.status, backendMessage(result.backendBody, result.status, result.backend), { 'X-Relay-Backend': result.backend });
-  }
-}
+  },
+  sendError: sendV2Error,
+  sendBackendAnswer(res: ServerResponse, status: number, body: string, backend: string): void {
+    sendV2Error(res, status, backendMessage(body, status, backend), { 'X-Relay-Backend': backend });
+  },
+};
 
 /** A 1.x backend's `{"error":"..."}` (or plain text) as the message of a 2.x error. */
 function backendMessage(body: string, status: number, backend: string): string {

@@ -6,7 +6,8 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HttpError, InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
-import { V2WriteHandler } from '../../src/sources/v2-write.js';
+import { v2WriteDialect } from '../../src/sources/v2-write.js';
+import { WritePipeline } from '../../src/sources/write-pipeline.js';
 import { post } from '../helpers/http.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { httpOutput, rig, type Rig } from './source-fixtures.js';
@@ -24,11 +25,12 @@ describe('/api/v2/write to two InfluxDB 1.x backends', () => {
     for (const s of [a, b]) await s.createDatabase('v2db', { name: 'short', duration: '1h', default: false });
     token = `${a.admin!.user}:${a.admin!.pass}`;
     r = rig([httpOutput(`${a.url}/write`), httpOutput(`${b.url}/write`)]);
-    const handler = new V2WriteHandler(
+    const handler = new WritePipeline(
       { listener: 'v2-test', defaultRetentionPolicy: '', defaultConsistency: 'all', maxBodyBytes: 1024 * 1024 },
       r.fanout,
       r.metrics,
       r.logger,
+      v2WriteDialect,
     );
     // Stands in for the relay's HTTP listener, which routes /api/v2/write to this handler.
     server = http.createServer((req, res) => {

@@ -1,0 +1,110 @@
+/**
+ * The write path every HTTP write API shares: body → scanner (validate, stamp) → batch → fan-out → answer.
+ * An API (InfluxDB 1.x /write, 2.x /api/v2/write) is a dialect: how it names db, rp, precision and credentials, and
+ * the shape of its error bodies.
+ *
+ * Bad lines do not sink good ones: good lines are forwarded, and the client hears InfluxDB's
+ * `partial write: unable to parse '...': ...` once they are accepted.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { makeBatch, type WriteTarget } from '../batch.js';
+import type { Consistency, FanOut } from '../fanout.js';
+import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { RelayMetrics } from '../telemetry/metrics.js';
+import { BodyError, readBody } from './http-body.js';
+import { noContent } from './respond.js';
+
+export interface WriteHandlerOptions {
+  readonly listener: string;
+  readonly defaultRetentionPolicy: string;
+  readonly defaultConsistency: Consistency;
+  readonly maxBodyBytes: number;
+}
+
+export type ParsedWrite = { readonly target: WriteTarget; readonly consistency: Consistency } | { readonly error: string };
+
+export interface WriteDialect {
+  /** Reads the request's parameters (everything but the body), or says what is wrong with them. */
+  parse(req: IncomingMessage, query: URLSearchParams, options: WriteHandlerOptions): ParsedWrite;
+  sendError(res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
+  /** A backend's own non-retryable answer, passed on to the client. */
+  sendBackendAnswer(res: ServerResponse, status: number, body: string, backend: string): void;
+}
+
+export class WritePipeline {
+  private readonly received;
+  private readonly rejectedLines;
+  private readonly stampedPoints;
+  private readonly duration;
+
+  constructor(
+    private readonly options: WriteHandlerOptions,
+    private readonly fanout: FanOut,
+    private readonly metrics: RelayMetrics,
+    private readonly log: Logger,
+    readonly dialect: WriteDialect,
+  ) {
+    this.received = metrics.pointsReceived.labels(options.listener);
+    this.rejectedLines = metrics.linesRejected.labels(options.listener);
+    this.stampedPoints = metrics.pointsStamped.labels(options.listener);
+    this.duration = metrics.writeDuration.labels(options.listener);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const endTimer = this.duration.startTimer();
+    try {
+      await this.write(req, res, query);
+    } finally {
+      endTimer();
+    }
+  }
+
+  private refuse(res: ServerResponse, status: number, reason: string, message: string): void {
+    this.metrics.requestsRefused.labels(this.options.listener, reason).inc();
+    this.dialect.sendError(res, status, message);
+  }
+
+  private async write(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const receivedAt = Date.now();
+    const parsed = this.dialect.parse(req, query, this.options);
+    if ('error' in parsed) {
+      req.resume();
+      return this.refuse(res, 400, 'bad-request', parsed.error);
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.options.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyError) {
+        if (err.status === 413) res.setHeader('Connection', 'close');
+        return this.refuse(res, err.status, err.reason, err.message);
+      }
+      // The client went away mid-body: there is nobody to answer.
+      this.log.debug({ err }, 'request body not received');
+      return;
+    }
+
+    const scan = scanLines(body, { precision: parsed.target.precision });
+    if (scan.errorCount > 0) this.rejectedLines.inc(scan.errorCount);
+    if (scan.points === 0) {
+      if (scan.errorCount > 0) return this.refuse(res, 400, 'parse-error', describeParseErrors(scan));
+      return noContent(res); // an empty body writes nothing, as InfluxDB answers it
+    }
+    this.received.inc(scan.points);
+    if (scan.stamped > 0) this.stampedPoints.inc(scan.stamped);
+
+    const result = await this.fanout.write(makeBatch(parsed.target, scan.body, scan.points, receivedAt), parsed.consistency);
+    switch (result.kind) {
+      case 'accepted':
+        if (scan.errorCount > 0) return this.refuse(res, 400, 'partial-write', `partial write: ${describeParseErrors(scan)}`);
+        return noContent(res);
+      case 'unavailable':
+        this.metrics.requestsRefused.labels(this.options.listener, 'unavailable').inc();
+        return this.dialect.sendError(res, 503, result.error, { 'Retry-After': String(result.retryAfterSeconds) });
+      case 'rejected':
+        return this.dialect.sendBackendAnswer(res, result.status, result.backendBody, result.backend);
+    }
+  }
+}
