@@ -12,6 +12,7 @@
  */
 import type { Batch } from './batch.js';
 import type { Backend, SubmitOutcome } from './backends/backend.js';
+import type { Journal } from './queue/queue.js';
 
 export const CONSISTENCY_LEVELS = ['any', 'one', 'quorum', 'all'] as const;
 export type Consistency = (typeof CONSISTENCY_LEVELS)[number];
@@ -43,7 +44,11 @@ export type FanOutResult =
 const RETRY_AFTER_SECONDS = 1;
 
 export class FanOut {
-  constructor(readonly backends: readonly Backend[]) {}
+  /** With a journal (the spool), a batch is on disk before any backend takes it; nothing else acknowledges it. */
+  constructor(
+    readonly backends: readonly Backend[],
+    private readonly journal?: Journal,
+  ) {}
 
   /** Resolves when every backend has room: streaming sources (TCP) pause their sockets until then. */
   async waitForRoom(): Promise<void> {
@@ -51,6 +56,14 @@ export class FanOut {
   }
 
   async write(batch: Batch, level: Consistency): Promise<FanOutResult> {
+    if (this.journal) {
+      try {
+        await this.journal.append(batch);
+      } catch (err) {
+        // Spool full (when-full = reject) or a disk error: nothing of the batch was kept, so the client must retry.
+        return { kind: 'unavailable', status: 503, error: `write not accepted: ${(err as Error).message}`, retryAfterSeconds: RETRY_AFTER_SECONDS };
+      }
+    }
     const needDelivery = level !== 'any';
     const outcomes = await Promise.all(this.backends.map((b) => b.submit(batch, needDelivery)));
     return decide(this.backends.map((b) => b.name), outcomes, level);

@@ -1,16 +1,24 @@
 /**
  * Composition root: wires sources → fan-out → backends from the config, and owns the order of start and stop.
  * Each listener has its own backends (as in influxdb-relay): a backend named in two listeners is two queues.
+ * With `spool-dir`, each listener also has its own spool (one on-disk log, one cursor per backend); it is opened
+ * first, so that backends start by replaying what they had not delivered before a crash or restart.
  */
+import path from 'node:path';
 import type { Backend } from './backends/backend.js';
 import { backendFromConfig } from './backends/from-config.js';
 import type { HttpOutputConfig, RelayConfig } from './config/types.js';
 import { FanOut } from './fanout.js';
+import { Spool } from './queue/spool/spool.js';
 import { HttpSource } from './sources/http.js';
 import { TcpSource } from './sources/tcp.js';
 import { UdpSource } from './sources/udp.js';
 import type { Logger } from './telemetry/logger.js';
 import { RelayMetrics } from './telemetry/metrics.js';
+
+type Source = HttpSource | UdpSource | TcpSource;
+
+const MB = 1024 * 1024;
 
 export class Relay {
   readonly metrics: RelayMetrics;
@@ -18,6 +26,7 @@ export class Relay {
   readonly udp: UdpSource[] = [];
   readonly tcp: TcpSource[] = [];
   private readonly backends: Backend[] = [];
+  private readonly spools: Spool[] = [];
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
 
@@ -28,8 +37,28 @@ export class Relay {
   ) {
     this.log = logger;
     this.metrics = metrics ?? new RelayMetrics();
-    for (const l of config.http) {
-      const backends = l.output.map((o) => this.backend(o, logger.child({ listener: l.name })));
+  }
+
+  private get sources(): Source[] {
+    return [...this.http, ...this.udp, ...this.tcp];
+  }
+
+  /** Opens the spools, builds every listener and starts them; on failure, stops what was started. */
+  async start(): Promise<void> {
+    try {
+      await this.build();
+      for (const b of this.backends) b.start();
+      for (const source of this.sources) await source.start();
+    } catch (err) {
+      await this.destroy();
+      throw err;
+    }
+  }
+
+  private async build(): Promise<void> {
+    const c = this.config;
+    for (const l of c.http) {
+      const fanout = await this.fanout(l.name, l.output);
       this.http.push(
         new HttpSource(
           {
@@ -38,52 +67,68 @@ export class Relay {
             ...(l.sslCombinedPem ? { sslCombinedPem: l.sslCombinedPem } : {}),
             defaultRetentionPolicy: l.defaultRetentionPolicy,
             defaultConsistency: l.ack,
-            maxBodyBytes: l.maxBodySizeMb * 1024 * 1024,
+            maxBodyBytes: l.maxBodySizeMb * MB,
             headerTimeoutMs: l.headerTimeoutMs,
             requestTimeoutMs: l.requestTimeoutMs,
             idleTimeoutMs: l.idleTimeoutMs,
             pingStatus: l.defaultPingResponse,
             backendsNamed: (name) => this.backends.filter((b) => b.name === name),
           },
-          new FanOut(backends),
+          fanout,
           this.metrics,
-          logger,
+          this.log,
         ),
       );
     }
-    for (const l of config.udp) {
+    for (const l of c.udp) {
       // host:port outputs are plain UDP forwards the source owns; URL outputs are backends with queues.
-      const backends = l.output.flatMap((o) => (o.kind === 'http' ? [this.backend(o, logger.child({ listener: l.name }))] : []));
-      this.udp.push(new UdpSource(l, new FanOut(backends), this.metrics, logger));
+      const outputs = l.output.flatMap((o) => (o.kind === 'http' ? [o] : []));
+      this.udp.push(new UdpSource(l, await this.fanout(l.name, outputs), this.metrics, this.log));
     }
-    for (const l of config.tcp) {
-      const backends = l.output.map((o) => this.backend(o, logger.child({ listener: l.name })));
-      this.tcp.push(new TcpSource(l, new FanOut(backends), this.metrics, logger));
+    for (const l of c.tcp) {
+      this.tcp.push(new TcpSource(l, await this.fanout(l.name, l.output), this.metrics, this.log));
     }
   }
 
-  private backend(o: HttpOutputConfig, logger: Logger): Backend {
-    const b = backendFromConfig(o, logger, this.metrics);
-    this.backends.push(b);
-    return b;
+  /** One listener's backends, each with its queue: a view of the listener's spool, or memory. */
+  private async fanout(listener: string, outputs: readonly HttpOutputConfig[]): Promise<FanOut> {
+    const logger = this.log.child({ listener });
+    const spool = await this.openSpool(listener, outputs, logger);
+    const backends = outputs.map((o) => backendFromConfig(o, logger, this.metrics, spool?.queue(o.name)));
+    this.backends.push(...backends);
+    return new FanOut(backends, spool);
   }
 
-  private get sources(): Array<HttpSource | UdpSource | TcpSource> {
-    return [...this.http, ...this.udp, ...this.tcp];
-  }
-
-  async start(): Promise<void> {
-    try {
-      for (const source of this.sources) await source.start();
-    } catch (err) {
-      await this.destroy();
-      throw err;
-    }
+  private async openSpool(listener: string, outputs: readonly HttpOutputConfig[], logger: Logger): Promise<Spool | undefined> {
+    const c = this.config;
+    if (!c.spoolDir || outputs.length === 0) return undefined;
+    const spool = await Spool.open({
+      dir: path.join(c.spoolDir, spoolDirName(listener)),
+      backends: outputs.map((o) => o.name),
+      maxBytesPerBackend: c.spoolMaxMb * MB,
+      // Each backend's buffer-size-mb is the in-memory tail of its backlog; the spool holds the rest.
+      memoryBytesPerBackend: Math.min(c.spoolMaxMb, Math.max(...outputs.map((o) => o.bufferSizeMb || 64))) * MB,
+      fsync: c.fsync,
+      fsyncIntervalMs: c.fsyncIntervalMs,
+      whenFull: c.whenFull,
+      logger,
+      onDrop: (backend, points, reason) => this.metrics.backendPointsDropped.labels(backend, reason).inc(points),
+    });
+    this.spools.push(spool);
+    this.metrics.trackSpool(listener, {
+      backendNames: outputs.map((o) => o.name),
+      get io() {
+        return spool.io;
+      },
+      stats: (backend) => spool.stats(backend),
+    });
+    return spool;
   }
 
   /**
    * Graceful stop: sources stop taking writes and finish the ones in flight, then every backend drains its queue, all
-   * within shutdown-timeout. What could not be delivered is logged per backend. Idempotent.
+   * within shutdown-timeout; then the spools flush and persist their cursors. What could not be delivered is logged
+   * per backend (with a spool it stays on disk for the next start). Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= this.doClose();
@@ -95,15 +140,24 @@ export class Relay {
     this.log.info({ deadlineMs: this.config.shutdownTimeoutMs }, 'shutting down: draining writes');
     await Promise.all(this.sources.map((s) => s.close(deadline)));
     const left = await Promise.all(this.backends.map(async (b) => ({ name: b.name, ...(await b.close(deadline)) })));
+    await Promise.all(this.spools.map((s) => s.close()));
     for (const l of left) {
-      if (l.batches > 0) this.log.error({ backend: l.name, batches: l.batches, bytes: l.bytes }, 'shutdown deadline passed: these writes were not delivered');
+      if (l.batches === 0) continue;
+      const msg = this.spools.length > 0 ? 'shutdown deadline passed: undelivered writes stay in the spool for the next start' : 'shutdown deadline passed: these writes were not delivered';
+      this.log.error({ backend: l.name, batches: l.batches, bytes: l.bytes }, msg);
     }
     this.log.info('stopped');
   }
 
-  /** Stops everything now, dropping what is queued. */
+  /** Stops everything now, dropping what is queued in memory (the spool keeps what it has). */
   async destroy(): Promise<void> {
     await Promise.all(this.sources.map((s) => s.close(Date.now())));
     await Promise.all(this.backends.map((b) => b.destroy()));
+    await Promise.all(this.spools.map((s) => s.close().catch(() => undefined)));
   }
+}
+
+/** A listener name as a directory name: `http://127.0.0.1:9096` → `http___127.0.0.1_9096`. */
+export function spoolDirName(listener: string): string {
+  return listener.replace(/[^A-Za-z0-9._-]/g, '_');
 }

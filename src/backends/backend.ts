@@ -113,6 +113,12 @@ export class Backend {
       });
     this.m = this.bindMetrics();
     this.m.up.set(1);
+    this.queue.onLeasable?.(() => this.pump());
+  }
+
+  /** Starts sending a backlog the queue already holds (a spool replaying after a restart). */
+  start(): void {
+    this.pump();
   }
 
   private bindMetrics() {
@@ -317,6 +323,7 @@ export class Backend {
 
   get state(): BackendState {
     if (this.attempt > 0) return 'down';
+    if (this.queue.catchingUp) return 'catching-up';
     if (this.wasDown) {
       const oldest = this.queue.oldestReceivedAt();
       if (oldest !== undefined && Date.now() - oldest > CAUGHT_UP_AGE_MS) return 'catching-up';

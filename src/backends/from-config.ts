@@ -1,6 +1,7 @@
 /** Builds a Backend, with its own queue and dead-letter file, from an output section of the config. */
 import type { HttpOutputConfig } from '../config/types.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
+import type { BatchQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { Backend } from './backend.js';
@@ -9,9 +10,13 @@ import { FileDeadLetters } from './dead-letters.js';
 const MB = 1024 * 1024;
 const KB = 1024;
 
-export function backendFromConfig(cfg: HttpOutputConfig, logger: Logger, metrics: RelayMetrics): Backend {
+/**
+ * `queue`: the backend's view of a spool, when there is one; a memory queue of `buffer-size-mb` otherwise.
+ * A spooled backend always retries: its writes are on disk, and giving up on them would only lose them.
+ */
+export function backendFromConfig(cfg: HttpOutputConfig, logger: Logger, metrics: RelayMetrics, queue?: BatchQueue): Backend {
   const maxBatchBytes = cfg.maxBatchKb * KB;
-  const retry = cfg.bufferSizeMb > 0;
+  const retry = queue !== undefined || cfg.bufferSizeMb > 0;
   // Buffering off (buffer-size-mb = 0) still needs room for writes in flight: a small window, no retries.
   const capacity = retry ? cfg.bufferSizeMb * MB : Math.max(8 * maxBatchBytes, 8 * MB);
   const backend = new Backend(
@@ -31,7 +36,7 @@ export function backendFromConfig(cfg: HttpOutputConfig, logger: Logger, metrics
       ...(cfg.httpUser !== undefined ? { httpUser: cfg.httpUser, httpPass: cfg.httpPass ?? '' } : {}),
     },
     {
-      queue: new MemoryQueue(capacity),
+      queue: queue ?? new MemoryQueue(capacity),
       logger,
       metrics,
       ...(cfg.deadLetterFile ? { deadLetters: new FileDeadLetters(cfg.deadLetterFile) } : {}),

@@ -26,6 +26,8 @@ import {
 } from './fields.js';
 import {
   ACK_MODES,
+  FSYNC_POLICIES,
+  WHEN_FULL,
   LOG_LEVELS,
   type HttpListenerConfig,
   type HttpOutputConfig,
@@ -325,6 +327,37 @@ export const ROOT_FIELDS = {
     duration('10s', { zero: true }),
     "On SIGTERM or SIGINT the relay stops accepting writes and waits up to this long for the backends' queues " +
       'to drain before it exits.',
+  ),
+  spoolDir: ours(
+    'spool-dir',
+    optionalText('path'),
+    'Directory of the durable spool. When set, every write is appended to an on-disk log (one per listener, in a ' +
+      'subdirectory named after the listener) and acknowledged only once it is on disk for every backend; each ' +
+      'backend reads the log through its own durable cursor, so a relay crash, a restart or a long backend outage ' +
+      'loses nothing acknowledged. Empty: queues live in memory only (see `buffer-size-mb`). Give listeners explicit ' +
+      '`name`s when using a spool: the subdirectory follows the name.',
+  ),
+  spoolMaxMb: ours(
+    'spool-max-mb',
+    integer(1024, { min: 1, unit: 'MB' }),
+    "Bound of each backend's backlog in the spool (line protocol bytes, on disk and in memory). A backend's " +
+      '`buffer-size-mb` becomes the part of it kept in memory, so the healthy path never reads back from disk.',
+  ),
+  fsync: ours(
+    'fsync',
+    oneOf(FSYNC_POLICIES, 'interval'),
+    'When the spool fsyncs before a write is acknowledged. `always`: after every group of appends. `interval`: ' +
+      'group commit, at most once per `fsync-interval` (a write waits at most that long). `never`: the OS decides: ' +
+      'survives a relay crash, not a power cut.',
+  ),
+  fsyncIntervalMs: ours('fsync-interval', duration('20ms'), 'Group-commit period of `fsync = "interval"`.'),
+  whenFull: ours(
+    'when-full',
+    oneOf(WHEN_FULL, 'reject'),
+    "What happens when a backend's spool backlog reaches `spool-max-mb`. `reject`: the write gets 503 + " +
+      'Retry-After and nothing of it is written (no backend gets it), so nothing acknowledged is ever lost. ' +
+      "`drop-oldest`: that backend's oldest spooled writes are dropped (counted per backend and reason) to make room; " +
+      'the other backends and the intake carry on.',
   ),
   http: go('http', listeners(httpListener.schema), 'HTTP listeners: `[[http]]` tables.'),
   udp: go('udp', listeners(udpListener.schema), 'UDP listeners: `[[udp]]` tables.'),

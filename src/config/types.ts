@@ -11,9 +11,20 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const ACK_MODES = ['any', 'one', 'quorum', 'all'] as const;
 export type AckMode = (typeof ACK_MODES)[number];
 
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
+export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
+export const WHEN_FULL = ['reject', 'drop-oldest'] as const;
+export type WhenFull = (typeof WHEN_FULL)[number];
+
 export interface RelayConfig {
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  /** Undefined: no spool, memory queues. */
+  readonly spoolDir?: string;
+  readonly spoolMaxMb: number;
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  readonly whenFull: WhenFull;
   readonly http: readonly HttpListenerConfig[];
   readonly udp: readonly UdpListenerConfig[];
   readonly tcp: readonly TcpListenerConfig[];

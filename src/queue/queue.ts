@@ -38,4 +38,16 @@ export interface BatchQueue {
   ack(lease: Lease): void;
   /** The lease's batches go back to pending, in their place, to be leased again. */
   release(lease: Lease): void;
+  /** A persistent queue replaying a backlog from disk says so (the backend is then catching up). */
+  readonly catchingUp?: boolean;
+  /** A persistent queue calls this when batches become leasable without an offer (read back from disk). */
+  onLeasable?(listener: () => void): void;
+}
+
+/**
+ * Where batches are made durable before any backend queue takes them (the spool's shared log). The fan-out appends
+ * first and acknowledges nothing that is not there.
+ */
+export interface Journal {
+  append(batch: Batch): Promise<void>;
 }

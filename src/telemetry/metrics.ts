@@ -10,6 +10,13 @@ export interface QueueGaugeSource {
   health(): { queueBytes: number; queueBatches: number; oldestBatchAgeMs: number };
 }
 
+/** What a spool reports at scrape time. */
+export interface SpoolGaugeSource {
+  readonly backendNames: readonly string[];
+  readonly io: { writes: number; syncs: number; bytesWritten: number; bytesRead: number; diskBytes: number; segments: number };
+  stats(backend: string): { replayedRecords: number; catchingUp: boolean };
+}
+
 export class RelayMetrics {
   readonly registry = new Registry();
   private readonly queueSources: QueueGaugeSource[] = [];
@@ -116,6 +123,52 @@ export class RelayMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+
+  readonly spoolReplayed = new Gauge({
+    name: 'influx_relay_spool_replayed_records',
+    help: 'Records a backend found in its spool backlog when the relay started (what it had to replay).',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly spoolCatchingUp = new Gauge({
+    name: 'influx_relay_spool_catching_up',
+    help: '1 while a backend reads its backlog back from disk.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly spoolIo: Gauge<'listener' | 'counter'> = new Gauge({
+    name: 'influx_relay_spool_io',
+    help: 'Spool totals since start, by listener: writes, syncs, bytes_written, bytes_read (replay), disk_bytes, segments.',
+    labelNames: ['listener', 'counter'] as const,
+    registers: [this.registry],
+    collect: () => this.collectSpools(),
+  });
+  private readonly spools: Array<{ listener: string; spool: SpoolGaugeSource }> = [];
+
+  trackSpool(listener: string, spool: SpoolGaugeSource): void {
+    this.spools.push({ listener, spool });
+  }
+
+  private collectSpools(): void {
+    for (const { listener, spool } of this.spools) {
+      const io = spool.io;
+      for (const [counter, value] of Object.entries({
+        writes: io.writes,
+        syncs: io.syncs,
+        bytes_written: io.bytesWritten,
+        bytes_read: io.bytesRead,
+        disk_bytes: io.diskBytes,
+        segments: io.segments,
+      })) {
+        this.spoolIo.labels(listener, counter).set(value);
+      }
+      for (const backend of spool.backendNames) {
+        const st = spool.stats(backend);
+        this.spoolReplayed.labels(backend).set(st.replayedRecords);
+        this.spoolCatchingUp.labels(backend).set(st.catchingUp ? 1 : 0);
+      }
+    }
+  }
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'influx_relay_' });

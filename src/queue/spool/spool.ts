@@ -1,0 +1,309 @@
+/**
+ * The durable spool: one append-only log per listener, shared by every backend of that listener, so that a write
+ * is acknowledged only once it is on disk, and a crash or restart loses nothing that was acknowledged.
+ *
+ * Design
+ * - append(batch) writes ONE record whatever the number of backends, and resolves once the record is committed per
+ *   the fsync policy. Each backend reads the log through its own view (a BatchQueue) with its own durable cursor:
+ *   the position of the first record it still needs. A segment file is deleted once every persisted cursor has
+ *   passed it.
+ * - Memory is a cache of the log's tail: a view keeps the original Batch objects of its newest records (up to
+ *   memoryBytesPerBackend), so the healthy path never reads back from disk. A backend with a longer backlog keeps
+ *   the rest as on-disk spans and reads them back in order as it drains (catchingUp); nothing overtakes a backlog.
+ * - Capacity: each backend's backlog (body bytes not yet acked, in memory or on disk) is bounded by
+ *   maxBytesPerBackend (spool-max-mb). append checks every backend before writing anything: under 'reject' it
+ *   refuses the batch (SpoolFullError), under 'drop-oldest' it drops that backend's oldest unleased batches (only
+ *   its cursor moves; other backends keep theirs) and reports them to onDrop.
+ * - How the fan-out uses it: `await spool.append(batch)`, then every backend's `submit(batch)` offers the same Batch
+ *   object to its view, where it becomes leasable. The view's capacity answer agrees with append's by construction:
+ *   offer answers 'queued' for a batch append accepted and 'full' for one it refused.
+ * - Cursors advance on ack (over the acked prefix; out-of-order acks wait for the ones before) and are persisted
+ *   lazily, once a second and at close: after a crash a backend may get again what it had delivered in the last
+ *   second. That is at-least-once, and harmless: rewriting a point with the same timestamp is idempotent in InfluxDB.
+ * - fsync (when append resolves, hence when the client gets its 204):
+ *     always    after the record is written and fdatasync'ed. Group commit: one fdatasync per write group, and the
+ *               appends that arrive meanwhile form the next group. Survives a power cut.
+ *     interval  after the record is written; a background fdatasync follows at most once per fsyncIntervalMs (at
+ *               once after an idle period). Survives a process crash (kill -9, OOM); a power cut can take about the
+ *               last interval of acknowledged writes. Waiting for that fdatasync would add up to an interval to
+ *               every write and cap a client that sends one request at a time at 1/interval requests per second.
+ *     never     after the record is written; the kernel flushes when it likes. Survives a process crash.
+ *   Writes are large sequential writev calls (a group of records at once), one fd per segment.
+ * - Failure: a failed write (or fdatasync under 'always') rolls the uncommitted tail back and rejects those appends
+ *   with SpoolError (the client gets a 503 and may retry); the relay never crashes on a disk error.
+ *
+ * On-disk format (dir = one listener's spool directory, mode 0700; files 0600)
+ *   LOCK                          pid of the relay using the directory
+ *   00000000000000000000.seg      segments, named by the log position (byte offset) of their first byte,
+ *   00000000000067108919.seg      20 decimal digits; each holds whole records, about segmentBytes of them
+ *   cursor-<backend>              a backend's cursor (URI-encoded name): magic "IRCU", version, u64 position, CRC-32
+ * A record (little-endian, unpadded; record.ts):
+ *   magic "IRSP" | crc32 u32 of everything after it | version u8 = 1 | precision u8 | reserved u16 |
+ *   metaLen u32 | bodyLen u32 | points u32 | receivedAt f64 (ms) | target: db, rp, authorization, u, p as
+ *   u16 length (0xFFFF absent) + UTF-8 | body (the line protocol, as received and stamped)
+ * Credentials ARE stored, in clear: a backend needs them to replay the write. Protect the directory like the
+ * config file.
+ *
+ * Recovery (recovery.ts): a torn last record is truncated, corrupt bytes are skipped to the next valid record, a
+ * missing segment or cursor and junk files are logged; never a crash, never another segment lost.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Batch } from '../../batch.js';
+import { createLogger, LogThrottle, type Logger } from '../../telemetry/logger.js';
+import { SpoolError, SpoolFullError } from './errors.js';
+import { lockDir, unlockDir, writeCursor } from './files.js';
+import { encodeHead, RecordTooLargeError } from './record.js';
+import { recover } from './recovery.js';
+import { SegmentLog, type FsyncPolicy } from './segment-log.js';
+import { SpoolView, type SpoolQueue } from './view.js';
+
+export type { FsyncPolicy } from './segment-log.js';
+export type { SpoolQueue } from './view.js';
+export { SpoolError, SpoolFullError } from './errors.js';
+
+export type WhenFull = 'reject' | 'drop-oldest';
+export type DropReason = 'spool-full' | 'spool-lost';
+
+export interface SpoolOptions {
+  /** This listener's directory; created if missing. */
+  readonly dir: string;
+  /** Backend names, in config order; each gets a view and a cursor. */
+  readonly backends: readonly string[];
+  /** Bound on each backend's backlog, in body bytes (spool-max-mb). */
+  readonly maxBytesPerBackend: number;
+  readonly fsync: FsyncPolicy;
+  /** Under 'interval': at most one background fdatasync per this many ms (what a power cut can take). */
+  readonly fsyncIntervalMs: number;
+  readonly whenFull: WhenFull;
+  /** Segment file size; default maxBytesPerBackend / 16, within [1 MiB, 64 MiB]. */
+  readonly segmentBytes?: number;
+  /** Batches a view keeps in memory before reading the rest back from disk; default min(maxBytesPerBackend, 64 MiB). */
+  readonly memoryBytesPerBackend?: number;
+  /** How often cursors are persisted and consumed segments deleted; default 1000 ms. */
+  readonly checkpointMs?: number;
+  readonly logger?: Logger;
+  /** Batches dropped for one backend: 'spool-full' (drop-oldest), 'spool-lost' (a segment vanished or was corrupted). */
+  readonly onDrop?: (backend: string, points: number, reason: DropReason) => void;
+}
+
+export interface SpoolStats {
+  /** Backlog in body bytes, in memory or on disk (what spool-max-mb bounds). */
+  readonly bytes: number;
+  readonly records: number;
+  readonly oldestReceivedAt?: number;
+  /** Records this backend found in its backlog when the spool was opened. */
+  readonly replayedRecords: number;
+  readonly catchingUp: boolean;
+}
+
+export interface SpoolIo {
+  readonly writes: number;
+  readonly syncs: number;
+  readonly bytesWritten: number;
+  readonly bytesRead: number;
+  readonly diskBytes: number;
+  readonly segments: number;
+}
+
+const MiB = 1 << 20;
+
+export class Spool {
+  private readonly views = new Map<string, SpoolView>();
+  private readonly persisted = new Map<string, number>();
+  private readonly throttle = new LogThrottle();
+  private readonly log: SegmentLog;
+  private readonly logger: Logger;
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private checkpointing = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  static async open(opts: SpoolOptions): Promise<Spool> {
+    validate(opts);
+    const logger = (opts.logger ?? createLogger('silent')).child({ component: 'spool', dir: opts.dir });
+    const memoryBytes = opts.memoryBytesPerBackend ?? Math.min(opts.maxBytesPerBackend, 64 * MiB);
+    let locked = false;
+    try {
+      await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+      await lockDir(opts.dir);
+      locked = true;
+      const recovered = await recover(opts.dir, opts.backends, memoryBytes, logger);
+      const spool = new Spool(opts, logger, memoryBytes, recovered);
+      // Cursors clamped by recovery are written before anything new is appended behind them.
+      await spool.checkpoint();
+      spool.timer = setInterval(() => {
+        if (!spool.checkpointing) void spool.checkpoint().catch(() => undefined); // a slow disk does not pile them up
+      }, opts.checkpointMs ?? 1000);
+      spool.timer.unref();
+      logger.info(
+        { backlog: Object.fromEntries([...spool.views].map(([n, v]) => [n, { records: v.length, bytes: v.bytes }])), segments: recovered.segments.length },
+        'spool opened',
+      );
+      return spool;
+    } catch (err) {
+      if (locked) await unlockDir(opts.dir);
+      if (err instanceof SpoolError) throw err;
+      throw new SpoolError(`cannot open the spool in ${opts.dir}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private constructor(
+    private readonly opts: SpoolOptions,
+    logger: Logger,
+    memoryBytes: number,
+    recovered: Awaited<ReturnType<typeof recover>>,
+  ) {
+    this.logger = logger;
+    this.log = new SegmentLog(
+      {
+        dir: opts.dir,
+        fsync: opts.fsync,
+        fsyncIntervalMs: opts.fsyncIntervalMs,
+        segmentBytes: opts.segmentBytes ?? Math.min(64 * MiB, Math.max(MiB, Math.floor(opts.maxBytesPerBackend / 16))),
+        logger,
+        onCommit: () => {
+          for (const v of this.views.values()) v.committed();
+        },
+        onRollback: (to, records) => {
+          for (const v of this.views.values()) v.rollback(to, records);
+        },
+      },
+      recovered.segments,
+      recovered.end,
+    );
+    for (const name of opts.backends) {
+      const initial = recovered.views.get(name)!;
+      const view = new SpoolView(
+        {
+          name,
+          capacityBytes: opts.maxBytesPerBackend,
+          memoryBytes,
+          log: this.log,
+          logger,
+          onLost: (points) => opts.onDrop?.(name, points, 'spool-lost'),
+        },
+        initial,
+      );
+      this.views.set(name, view);
+    }
+  }
+
+  /**
+   * Writes the batch once for every backend; resolves when it is durable per the fsync policy. Rejects, with
+   * nothing written for any backend, with SpoolFullError when some backend's backlog would exceed
+   * maxBytesPerBackend under 'reject' (or cannot be made to fit under 'drop-oldest': everything left is in flight),
+   * and with SpoolError on a disk error or once closed. Then offer the same Batch to every backend's queue.
+   */
+  append(batch: Batch): Promise<void> {
+    if (this.closing) return Promise.reject(new SpoolError('the spool is closed'));
+    if (this.log.broken) return Promise.reject(this.log.broken);
+    const len = batch.body.length;
+    const cap = this.opts.maxBytesPerBackend;
+    let drops: Array<[SpoolView, number]> | undefined;
+    for (const v of this.views.values()) {
+      const need = v.bytes + len - cap;
+      if (need <= 0) continue;
+      if (this.opts.whenFull === 'reject' || len > cap || v.droppableBytes < need) {
+        return Promise.reject(new SpoolFullError(v.name, v.bytes, cap));
+      }
+      (drops ??= []).push([v, need]);
+    }
+    let head: Buffer;
+    try {
+      head = encodeHead(batch);
+    } catch (err) {
+      if (err instanceof RecordTooLargeError) return Promise.reject(new SpoolError(err.message, { cause: err }));
+      throw err;
+    }
+    if (drops) for (const [v, need] of drops) this.dropOldest(v, need);
+    const { ref, done } = this.log.append(head, batch);
+    for (const v of this.views.values()) v.appended(batch, ref);
+    return done;
+  }
+
+  /** The queue one backend leases from. After a restart it already holds that backend's backlog. */
+  queue(backend: string): SpoolQueue {
+    const v = this.views.get(backend);
+    if (!v) throw new Error(`spool in ${this.opts.dir} has no backend named ${JSON.stringify(backend)}`);
+    return v;
+  }
+
+  stats(backend: string): SpoolStats {
+    const v = this.queue(backend) as SpoolView;
+    const oldest = v.oldestReceivedAt();
+    return {
+      bytes: v.bytes,
+      records: v.length,
+      ...(oldest !== undefined ? { oldestReceivedAt: oldest } : {}),
+      replayedRecords: v.replayedRecords,
+      catchingUp: v.catchingUp,
+    };
+  }
+
+  /** I/O counters for metrics. */
+  get io(): SpoolIo {
+    return { ...this.log.io, diskBytes: this.log.diskBytes, segments: this.log.segments.length };
+  }
+
+  /** Persists every cursor that moved, then deletes the segments every backend has passed. Runs once a second. */
+  checkpoint(): Promise<void> {
+    this.checkpointing++;
+    const run = this.checkpointChain.then(() => this.persistCursors()).finally(() => this.checkpointing--);
+    this.checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Commits everything appended (fdatasync whatever the policy), persists the cursors. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      await this.log.close();
+      for (const v of this.views.values()) v.close();
+      await this.checkpoint().catch(() => undefined);
+      await unlockDir(this.opts.dir);
+    })();
+    return this.closing;
+  }
+
+  private async persistCursors(): Promise<void> {
+    const durable = this.opts.fsync !== 'never';
+    let min = this.log.committedEnd;
+    for (const [name, v] of this.views) {
+      const pos = v.cursor();
+      if (this.persisted.get(name) !== pos) {
+        try {
+          await writeCursor(this.opts.dir, name, pos, durable);
+          this.persisted.set(name, pos);
+        } catch (err) {
+          if (this.throttle.admit(`cursor:${name}`) !== undefined) this.logger.error({ err, backend: name }, 'spool: could not persist a cursor');
+        }
+      }
+      min = Math.min(min, this.persisted.get(name) ?? -1);
+    }
+    if (min > 0) await this.log.releaseBefore(min);
+  }
+
+  private dropOldest(v: SpoolView, need: number): void {
+    const d = v.dropOldest(need);
+    this.opts.onDrop?.(v.name, d.points, 'spool-full');
+    const suppressed = this.throttle.admit(`drop:${v.name}`);
+    if (suppressed !== undefined) {
+      this.logger.warn(
+        { backend: v.name, points: d.points, batches: d.records, bytes: d.bytes, ...(suppressed > 0 ? { suppressed } : {}) },
+        'spool full: dropped the oldest batches of this backend (when-full = drop-oldest)',
+      );
+    }
+  }
+}
+
+function validate(o: SpoolOptions): void {
+  const positive = (n: number | undefined, key: string) => {
+    if (n !== undefined && !(Number.isFinite(n) && n > 0)) throw new TypeError(`spool option ${key} must be a positive number, got ${n}`);
+  };
+  positive(o.maxBytesPerBackend, 'maxBytesPerBackend');
+  positive(o.fsyncIntervalMs, 'fsyncIntervalMs');
+  positive(o.segmentBytes, 'segmentBytes');
+  positive(o.memoryBytesPerBackend, 'memoryBytesPerBackend');
+  positive(o.checkpointMs, 'checkpointMs');
+  if (new Set(o.backends).size !== o.backends.length) throw new TypeError('spool backends must have distinct names');
+}

@@ -1,0 +1,90 @@
+/**
+ * A spool view as the queue of a real Backend (sender loop, retry, merge), fed the way the fan-out will feed it:
+ * append, then submit the same batch. Shows the wiring the relay needs, and that a replayed backlog goes out first.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import pino from 'pino';
+import { Backend } from '../../../../src/backends/backend.js';
+import type { SentAnswer } from '../../../../src/backends/writer.js';
+import type { Batch, WriteTarget } from '../../../../src/batch.js';
+import type { Spool } from '../../../../src/queue/spool/spool.js';
+import { RelayMetrics } from '../../../../src/telemetry/metrics.js';
+import { batch, openSpool, tempDir } from './spool-helpers.js';
+
+class ScriptedWriter {
+  readonly bodies: string[] = [];
+  status = 204;
+  async send(_t: WriteTarget, body: Buffer | Buffer[]): Promise<SentAnswer> {
+    this.bodies.push(Array.isArray(body) ? Buffer.concat(body).toString() : body.toString());
+    return { status: this.status, body: '', retryAfter: undefined };
+  }
+  async close() {}
+  async destroy() {}
+}
+
+function backend(spool: Spool, writer: ScriptedWriter): Backend {
+  return new Backend(
+    {
+      name: 'b',
+      location: 'http://127.0.0.1:1/write',
+      timeoutMs: 1000,
+      retry: true,
+      maxBatchBytes: 1 << 20,
+      initialDelayMs: 5,
+      maxDelayMs: 20,
+      deadLetterAfterMs: 3_600_000,
+      maxInFlight: 1,
+      connections: 1,
+      skipTlsVerification: false,
+    },
+    { queue: spool.queue('b'), logger: pino({ level: 'silent' }), metrics: new RelayMetrics({ processMetrics: false }), writer },
+  );
+}
+
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), 'condition not met in time');
+};
+
+/** The fan-out's sequence with a spool. */
+async function write(spool: Spool, b: Backend, x: Batch) {
+  await spool.append(x);
+  return b.submit(x, true);
+}
+
+describe('spool view under a real Backend', () => {
+  test('delivered through a retry; once acked, nothing is replayed after a restart', async () => {
+    const dir = await tempDir();
+    let spool = await openSpool(dir, { backends: ['b'] });
+    const w = new ScriptedWriter();
+    w.status = 503;
+    let b = backend(spool, w);
+    const pending = write(spool, b, batch('m v=1 1\n'));
+    await until(() => w.bodies.length === 1);
+    w.status = 204;
+    assert.deepEqual(await pending, { kind: 'delivered' });
+    await b.destroy();
+    await spool.close();
+
+    spool = await openSpool(dir, { backends: ['b'] });
+    assert.equal(spool.queue('b').length, 0);
+    b = backend(spool, w);
+    await b.destroy();
+  });
+
+  test('after a restart, the replayed backlog is sent before new writes, merged', async () => {
+    const dir = await tempDir();
+    let spool = await openSpool(dir, { backends: ['b'] });
+    for (const l of ['m v=1 1\n', 'm v=2 2\n']) await spool.append(batch(l)); // the backend never saw them: it was down
+    await spool.close();
+
+    spool = await openSpool(dir, { backends: ['b'] });
+    const w = new ScriptedWriter();
+    const b = backend(spool, w);
+    assert.deepEqual(await write(spool, b, batch('m v=3 3\n')), { kind: 'delivered' });
+    await until(() => spool.queue('b').length === 0);
+    assert.deepEqual(w.bodies, ['m v=1 1\nm v=2 2\nm v=3 3\n']);
+    await b.destroy();
+  });
+});
