@@ -94,16 +94,23 @@ export class Relay {
   private async fanout(listener: string, outputs: readonly HttpOutputConfig[]): Promise<FanOut> {
     const logger = this.log.child({ listener });
     const spool = await this.openSpool(listener, outputs, logger);
-    const backends = outputs.map((o) => backendFromConfig(o, logger, this.metrics, spool?.queue(o.name)));
+    // Dead letters sit beside the spool (not inside a listener's log directory, where they would be junk to recovery).
+    const deadLetters = (o: HttpOutputConfig) =>
+      this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', `${spoolDirName(listener)}.${spoolDirName(o.name)}.lp`) : undefined;
+    const backends = outputs.map((o) => backendFromConfig(o, logger, this.metrics, spool?.queue(o.name), deadLetters(o)));
     this.backends.push(...backends);
     return new FanOut(backends, spool);
+  }
+
+  private spoolPath(listener: string): string | undefined {
+    return this.config.spoolDir ? path.join(this.config.spoolDir, spoolDirName(listener)) : undefined;
   }
 
   private async openSpool(listener: string, outputs: readonly HttpOutputConfig[], logger: Logger): Promise<Spool | undefined> {
     const c = this.config;
     if (!c.spoolDir || outputs.length === 0) return undefined;
     const spool = await Spool.open({
-      dir: path.join(c.spoolDir, spoolDirName(listener)),
+      dir: this.spoolPath(listener)!,
       backends: outputs.map((o) => o.name),
       maxBytesPerBackend: c.spoolMaxMb * MB,
       // Each backend's buffer-size-mb is the in-memory tail of its backlog; the spool holds the rest.

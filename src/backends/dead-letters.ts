@@ -3,7 +3,8 @@
  * batch preceded by a comment line saying where it was going. '#' lines are skipped by InfluxDB and by our scanner, so
  * the file can be re-sent as it is (`curl --data-binary @file 'http://relay/write?db=...'`) once grouped by db.
  */
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Batch } from '../batch.js';
 
 export interface DeadLetterSink {
@@ -22,7 +23,10 @@ export class FileDeadLetters implements DeadLetterSink {
       `# dead-letter backend=${JSON.stringify(backend)} db=${JSON.stringify(t.db)} rp=${JSON.stringify(t.rp)} ` +
       `precision=${t.precision} points=${batch.points} received=${new Date(batch.receivedAt).toISOString()} ` +
       `reason=${JSON.stringify(reason)}\n`;
-    const next = this.tail.then(() => appendFile(this.path, Buffer.concat([Buffer.from(header), batch.body])));
+    const next = this.tail.then(async () => {
+      await mkdir(path.dirname(this.path), { recursive: true });
+      await appendFile(this.path, Buffer.concat([Buffer.from(header), batch.body]));
+    });
     this.tail = next.catch(() => undefined);
     return next;
   }

@@ -14,7 +14,15 @@ const KB = 1024;
  * `queue`: the backend's view of a spool, when there is one; a memory queue of `buffer-size-mb` otherwise.
  * A spooled backend always retries: its writes are on disk, and giving up on them would only lose them.
  */
-export function backendFromConfig(cfg: HttpOutputConfig, logger: Logger, metrics: RelayMetrics, queue?: BatchQueue): Backend {
+export function backendFromConfig(
+  cfg: HttpOutputConfig,
+  logger: Logger,
+  metrics: RelayMetrics,
+  queue?: BatchQueue,
+  /** Where dead letters go when `dead-letter-file` is not set (the spool's directory, when there is one). */
+  defaultDeadLetterFile?: string,
+): Backend {
+  const deadLetterFile = cfg.deadLetterFile ?? defaultDeadLetterFile;
   const maxBatchBytes = cfg.maxBatchKb * KB;
   const retry = queue !== undefined || cfg.bufferSizeMb > 0;
   // Buffering off (buffer-size-mb = 0) still needs room for writes in flight: a small window, no retries.
@@ -39,7 +47,7 @@ export function backendFromConfig(cfg: HttpOutputConfig, logger: Logger, metrics
       queue: queue ?? new MemoryQueue(capacity),
       logger,
       metrics,
-      ...(cfg.deadLetterFile ? { deadLetters: new FileDeadLetters(cfg.deadLetterFile) } : {}),
+      ...(deadLetterFile ? { deadLetters: new FileDeadLetters(deadLetterFile) } : {}),
     },
   );
   metrics.trackQueue(backend);

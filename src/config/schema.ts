@@ -91,7 +91,8 @@ export const HTTP_OUTPUT_FIELDS = {
     'dead-letter-file',
     optionalText('path'),
     'When set, dead-lettered batches are appended to this file as line protocol, each after a `#` comment header ' +
-      'saying which backend gave up on it and why, so they can be replayed. Unset: they are logged and counted only.',
+      'saying which backend gave up on it and why, so they can be replayed. Unset: with `spool-dir`, they go to ' +
+      '`<spool-dir>/dead-letters/<listener>.<output>.lp`; without, they are logged and counted only.',
   ),
   maxInFlight: ours(
     'max-in-flight',
