@@ -347,11 +347,18 @@ export const ROOT_FIELDS = {
   fsync: ours(
     'fsync',
     oneOf(FSYNC_POLICIES, 'interval'),
-    'When the spool fsyncs before a write is acknowledged. `always`: after every group of appends. `interval`: ' +
-      'group commit, at most once per `fsync-interval` (a write waits at most that long). `never`: the OS decides: ' +
-      'survives a relay crash, not a power cut.',
+    'How the spool makes an acknowledged write durable. `always`: the 204 waits for its fdatasync (one per group ' +
+      'of concurrent appends); survives a power cut. `interval`: the 204 comes once the write is in the log file; ' +
+      'an fdatasync follows in the background at most once per `fsync-interval`, so a relay crash loses nothing ' +
+      'acknowledged and a power cut at most about one interval. `never`: acknowledged once written, synced when ' +
+      'the OS decides: survives a relay crash, not a power cut.',
   ),
-  fsyncIntervalMs: ours('fsync-interval', duration('20ms'), 'Group-commit period of `fsync = "interval"`.'),
+  fsyncIntervalMs: ours(
+    'fsync-interval',
+    duration('20ms'),
+    'Background fdatasync period of `fsync = "interval"`: the window of acknowledged writes a power cut can take. ' +
+      'It adds no latency to writes.',
+  ),
   whenFull: ours(
     'when-full',
     oneOf(WHEN_FULL, 'reject'),
