@@ -281,6 +281,12 @@ export class Backend {
     );
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = undefined;
+      // Nothing left to retry (the failing batch was dead-lettered): no evidence the backend is down any more, and a
+      // 'down' state would keep it out of the read pool until some later write went through.
+      if (this.queue.pending === 0 && this.inFlight === 0) {
+        this.attempt = 0;
+        this.m.up.set(1);
+      }
       this.pump();
     }, delay);
   }

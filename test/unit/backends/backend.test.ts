@@ -165,6 +165,15 @@ describe('Backend', () => {
     await b.destroy();
   });
 
+  test('once its only failing batch is dead-lettered, the backend is no longer reported down', async () => {
+    const w = new ScriptedWriter(fail(500, '{"error":"poison"}'));
+    const b = make(w, { deadLetterAfterMs: 30 });
+    assert.equal((await b.submit(batch('poison v=1 1', Date.now() - 60_000))).kind, 'failed');
+    await until(() => b.state === 'up', 1000);
+    assert.equal(b.health().queueBatches, 0);
+    await b.destroy();
+  });
+
   test('network errors never dead-letter: a long outage keeps data', async () => {
     const w = new ScriptedWriter(refused);
     const b = make(w, { deadLetterAfterMs: 1 });

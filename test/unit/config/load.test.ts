@@ -34,6 +34,11 @@ describe("influxdb-relay's own sample", () => {
     assert.deepEqual(config, {
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
+      spoolDir: undefined,
+      spoolMaxMb: 1024,
+      fsync: 'interval',
+      fsyncIntervalMs: 20,
+      whenFull: 'reject',
       http: [
         {
           name: 'example-http',
