@@ -3,9 +3,10 @@
  * it cannot (shutting down, or some backend's queue is full), with every backend's state, backlog and last error.
  * /health/backends/<name>: 200 when that backend is up with no backlog; 503 while it is down or catching up
  * (HAProxy uses it to keep a stale replica out of the read pool).
+ * /health?format=influxdb: the same verdict in InfluxDB 1.8's /health shape, for tools that probe InfluxDB itself.
  */
 import type { Backend, BackendHealth } from '../backends/backend.js';
-import { VERSION } from '../version.js';
+import { VERSION, VERSION_HEADER } from '../version.js';
 
 export interface ListenerHealth {
   readonly name: string;
@@ -45,4 +46,28 @@ export function backendReadiness(backends: readonly Backend[]): { status: 200 | 
     queues: reports.length,
   };
   return { status: reports.every((r) => r.state === 'up') ? 200 : 503, body };
+}
+
+/** InfluxDB 1.8's /health body; keys in the order 1.8 sends them (Go's encoding/json sorts a map's keys). */
+export interface InfluxdbHealth {
+  readonly checks: readonly never[];
+  readonly message: string;
+  readonly name: 'influxdb';
+  readonly status: 'pass' | 'fail';
+  readonly version: string;
+}
+
+/**
+ * A listener's health as InfluxDB 1.8 words it: "ready for queries and writes" when it passes (1.8's only answer),
+ * the relay's reason when it fails. The version is the relay's X-Influxdb-Version, never a real InfluxDB's.
+ */
+export function influxdbHealth(h: ListenerHealth): InfluxdbHealth {
+  const pass = h.status === 'pass';
+  return {
+    checks: [],
+    message: pass ? 'ready for queries and writes' : h.message,
+    name: 'influxdb',
+    status: h.status,
+    version: VERSION_HEADER,
+  };
 }

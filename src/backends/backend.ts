@@ -65,7 +65,7 @@ export interface BackendDeps {
   readonly logger: Logger;
   readonly metrics: RelayMetrics;
   readonly deadLetters?: DeadLetterSink;
-  /** Injected in tests; defaults to a real undici writer. */
+  /** The HTTP side: from-config builds it from the output (v1 or v2 API, TLS); tests inject a scripted one. */
   readonly writer?: Pick<Writer, 'send' | 'close' | 'destroy'>;
 }
 

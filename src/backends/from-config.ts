@@ -1,4 +1,5 @@
-/** Builds a Backend, with its own queue and dead-letter file, from an output section of the config. */
+/** Builds a Backend, with its own queue, writer and dead-letter file, from an output section of the config. */
+import { readFileSync } from 'node:fs';
 import type { HttpOutputConfig } from '../config/types.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import type { BatchQueue } from '../queue/queue.js';
@@ -6,6 +7,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { Backend } from './backend.js';
 import { FileDeadLetters } from './dead-letters.js';
+import { Writer } from './writer.js';
 
 const MB = 1024 * 1024;
 const KB = 1024;
@@ -45,6 +47,7 @@ export function backendFromConfig(
     },
     {
       queue: queue ?? new MemoryQueue(capacity),
+      writer: writerFromConfig(cfg),
       logger,
       metrics,
       ...(deadLetterFile ? { deadLetters: new FileDeadLetters(deadLetterFile) } : {}),
@@ -52,4 +55,18 @@ export function backendFromConfig(
   );
   metrics.trackQueue(backend);
   return backend;
+}
+
+/** The output's writer: its API (v1 or v2), credentials and TLS trust. */
+export function writerFromConfig(cfg: HttpOutputConfig): Writer {
+  return new Writer({
+    location: cfg.location,
+    timeoutMs: cfg.timeoutMs,
+    connections: cfg.connections,
+    skipTlsVerification: cfg.skipTlsVerification,
+    // The loader checked the file; read it once here, so a certificate rotated later takes a restart.
+    ...(cfg.caFile !== undefined ? { ca: readFileSync(cfg.caFile) } : {}),
+    ...(cfg.httpUser !== undefined ? { httpUser: cfg.httpUser, httpPass: cfg.httpPass ?? '' } : {}),
+    ...(cfg.type === 'v2' ? { v2: { org: cfg.org ?? '', token: cfg.token ?? '', ...(cfg.bucket !== undefined ? { bucket: cfg.bucket } : {}) } } : {}),
+  });
 }

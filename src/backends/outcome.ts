@@ -4,8 +4,13 @@
  * - ok:     2xx, delivered.
  * - drop:   the data itself is bad for this backend (parse error, partial write, field type conflict, points beyond
  *           retention, too large). Retrying cannot help; counted, and reported to a client still waiting.
- * - reject: the request is refused (auth, missing database). Not retried, reported to a client still waiting.
+ * - reject: the request is refused (auth, missing database, bucket or org). Not retried, reported to a client
+ *           still waiting.
  * - retry:  the backend is unwell (5xx, 408, 429, network error, timeout). Kept and retried with backoff.
+ *
+ * InfluxDB 1.x answers `{"error":"..."}`, 2.x and 3.x `{"code":"...","message":"..."}`; the reasons below are read
+ * from the message text, which either shape carries. 2.x adds 422 (points rejected for retention or schema: data,
+ * so dropped) and 404s for a missing bucket or organization.
  */
 export type Verdict = 'ok' | 'drop' | 'reject' | 'retry';
 
@@ -31,17 +36,32 @@ export function classify(answer: Answer | undefined, error?: { code?: string; na
   if (status === 408 || status === 429) return { verdict: 'retry', reason: `http-${status}` };
   if (status >= 500) return { verdict: 'retry', reason: `http-${status}` };
   if (status === 401 || status === 403) return { verdict: 'reject', reason: 'auth' };
-  if (status === 404) return { verdict: 'reject', reason: body.includes('database not found') ? 'database-not-found' : 'not-found' };
+  if (status === 404) return { verdict: 'reject', reason: notFoundReason(body) };
   if (status === 413) return { verdict: 'drop', reason: 'too-large' };
-  if (status === 400) {
-    if (body.includes('beyond retention')) return { verdict: 'drop', reason: 'beyond-retention' };
-    if (body.includes('field type conflict')) return { verdict: 'drop', reason: 'field-type-conflict' };
-    if (body.includes('partial write')) return { verdict: 'drop', reason: 'partial-write' };
-    if (body.includes('unable to parse')) return { verdict: 'drop', reason: 'parse-error' };
-    return { verdict: 'drop', reason: 'bad-request' };
-  }
+  if (status === 400) return { verdict: 'drop', reason: dataReason(body) ?? 'bad-request' };
+  if (status === 422) return { verdict: 'drop', reason: dataReason(body) ?? 'unprocessable' };
   // Other 4xx (405, 411, 415, ...) say our request is wrong for this endpoint: retrying the same bytes cannot help.
   return { verdict: 'reject', reason: `http-${status}` };
+}
+
+/** Why a backend refused the data itself, from its message; undefined when the message says nothing known. */
+function dataReason(body: string): string | undefined {
+  // 1.x: "points beyond retention policy"; 2.x: "dropped N points outside retention policy".
+  if (body.includes('beyond retention') || body.includes('outside retention')) return 'beyond-retention';
+  if (body.includes('field type conflict') || body.includes('schema conflict')) return 'field-type-conflict';
+  if (body.includes('partial write')) return 'partial-write';
+  if (body.includes('unable to parse') || body.includes('failed to parse') || body.includes('parsing failed')) return 'parse-error';
+  return undefined;
+}
+
+function notFoundReason(body: string): string {
+  if (body.includes('database not found')) return 'database-not-found';
+  // 2.x: `bucket "b" not found`, `organization name "o" not found`.
+  if (body.includes('not found')) {
+    if (body.includes('bucket')) return 'bucket-not-found';
+    if (body.includes('organization')) return 'org-not-found';
+  }
+  return 'not-found';
 }
 
 /** Seconds from a Retry-After header (delta-seconds or HTTP date); undefined when absent or unreadable. */

@@ -1,20 +1,26 @@
 /**
- * Sends one body to one backend's /write over a keep-alive undici Pool (the Go relay opened a new connection per
- * write). Knows URLs, headers and credentials; knows nothing of queues or retries.
+ * Sends one body to one backend over a keep-alive undici Pool (the Go relay opened a new connection per write).
+ * Knows URLs, headers, credentials and TLS; knows nothing of queues or retries. What a request looks like for an
+ * InfluxDB 1.x or 2.x backend is the WriteApi's business (write-api.ts).
  */
 import { Pool } from 'undici';
 import type { WriteTarget } from '../batch.js';
 import type { Answer } from './outcome.js';
+import { v1Api, v2Api, type V2Settings, type WriteApi } from './write-api.js';
 
 export interface WriterOptions {
-  /** The backend's write URL, e.g. http://influxdb-a:8086/write. */
+  /** The backend's write URL, e.g. http://influxdb-a:8086/write (v2: its origin or .../api/v2/write). */
   readonly location: string;
   readonly timeoutMs: number;
   readonly connections: number;
   readonly skipTlsVerification: boolean;
-  /** Basic auth used when the client sent no credentials of its own. */
+  /** PEM CA bundle that verifies an https backend instead of the system CAs. */
+  readonly ca?: string | Buffer;
+  /** Basic auth used when the client sent no credentials of its own (v1). */
   readonly httpUser?: string;
   readonly httpPass?: string;
+  /** Set: the backend speaks InfluxDB 2.x's /api/v2/write. */
+  readonly v2?: V2Settings;
 }
 
 export interface SentAnswer extends Answer {
@@ -26,11 +32,9 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 export class Writer {
   private readonly pool: Pool;
-  private readonly basePath: string;
-  private readonly baseQuery: URLSearchParams;
-  private readonly defaultAuth: string | undefined;
+  private readonly api: WriteApi;
 
-  constructor(private readonly options: WriterOptions) {
+  constructor(options: WriterOptions) {
     const url = new URL(options.location);
     this.pool = new Pool(url.origin, {
       connections: options.connections,
@@ -39,35 +43,22 @@ export class Writer {
       bodyTimeout: options.timeoutMs,
       connectTimeout: Math.min(options.timeoutMs, 10_000),
       keepAliveTimeout: 30_000,
-      connect: url.protocol === 'https:' ? { rejectUnauthorized: !options.skipTlsVerification } : undefined,
+      connect: url.protocol === 'https:' ? tlsOptions(options) : undefined,
     });
-    // A bare origin (http://influxdb:8086) means InfluxDB's /write.
-    this.basePath = url.pathname === '' || url.pathname === '/' ? '/write' : url.pathname;
-    // Query parameters in the location (e.g. a fixed consistency) are kept; the request's own are added.
-    this.baseQuery = url.searchParams;
-    const user = options.httpUser ?? decodeURIComponent(url.username);
-    const pass = options.httpPass ?? decodeURIComponent(url.password);
-    this.defaultAuth = user ? `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` : undefined;
+    this.api = options.v2 ? v2Api(url, options.v2) : v1Api(url, options.httpUser, options.httpPass);
   }
 
-  /** Request path with the target's query: db, rp, precision, and the client's u/p. */
+  /** Request path with the target's query (v1: db, rp, precision, the client's u/p; v2: org, bucket, precision). */
   pathFor(target: WriteTarget): string {
-    const q = new URLSearchParams(this.baseQuery);
-    q.set('db', target.db);
-    if (target.rp) q.set('rp', target.rp);
-    // 'n' is InfluxDB's default; the others are spelled the way InfluxDB 1.x parses them.
-    if (target.precision !== 'n') q.set('precision', target.precision);
-    if (target.credentials.u !== undefined) q.set('u', target.credentials.u);
-    if (target.credentials.p !== undefined) q.set('p', target.credentials.p);
-    return `${this.basePath}?${q.toString()}`;
+    return this.api.path(target);
   }
 
   /** Posts the body; resolves with the answer, rejects on network errors and timeouts. */
-  async send(target: WriteTarget, body: Buffer | Buffer[], signal?: AbortSignal): Promise<SentAnswer> {
+  async send(target: WriteTarget, batches: Buffer | Buffer[], signal?: AbortSignal): Promise<SentAnswer> {
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
-    const authorization =
-      target.credentials.authorization ?? (target.credentials.u === undefined ? this.defaultAuth : undefined);
+    const authorization = this.api.authorization(target);
     if (authorization) headers['authorization'] = authorization;
+    const body = this.api.body(target, batches);
     // A merged request goes out as its batches' buffers, not a copy of them: the length is known, so undici
     // still sends Content-Length (no chunked encoding) and writes each buffer as it is.
     let payload: Buffer | Buffer[] = body;
@@ -87,7 +78,7 @@ export class Writer {
     if (res.statusCode >= 200 && res.statusCode < 300) {
       await res.body.dump();
     } else {
-      text = await readCapped(res.body, MAX_ERROR_BODY);
+      text = this.api.errorBody(await readCapped(res.body, MAX_ERROR_BODY));
     }
     const retryAfter = res.headers['retry-after'];
     return { status: res.statusCode, body: text, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
@@ -102,6 +93,11 @@ export class Writer {
   destroy(): Promise<void> {
     return this.pool.destroy();
   }
+}
+
+/** Verification stays on unless skip-tls-verification; a CA file replaces the system CAs (Node's `ca`). */
+function tlsOptions(o: WriterOptions): { rejectUnauthorized: boolean; ca?: string | Buffer } {
+  return { rejectUnauthorized: !o.skipTlsVerification, ...(o.ca !== undefined ? { ca: o.ca } : {}) };
 }
 
 async function readCapped(stream: AsyncIterable<Buffer>, max: number): Promise<string> {

@@ -42,8 +42,10 @@ Examples: [examples/relay.toml](examples/relay.toml) (annotated) and
 - **integer**: a TOML integer (not a float, not a string), never negative; sizes are in the unit shown
   (KB and MB are 1024-based).
 - **host:port**: \`"127.0.0.1:9096"\`, \`"[::1]:9096"\`, \`":9096"\` (every interface). Port \`0\` picks a free port.
-- **URL**: \`http://\` or \`https://\`, with the path of the backend's write endpoint (\`/write\`).
-- Empty strings mean "not set" for optional strings (\`ssl-combined-pem\`, \`http-user\`, \`dead-letter-file\`).
+- **URL**: \`http://\` or \`https://\`, with the path of the backend's write endpoint (\`/write\`; for a
+  \`type = "v2"\` output, the origin or \`/api/v2/write\`).
+- Empty strings mean "not set" for optional strings (\`ssl-combined-pem\`, \`http-user\`, \`dead-letter-file\`,
+  \`ca-file\`, \`org\`, \`bucket\`, \`token\`).
 `;
 
 const UDP_HTTP_OUTPUTS = `An output whose \`location\` is an \`http://\` or \`https://\` URL is an HTTP backend instead of a UDP
@@ -62,7 +64,12 @@ Besides each key's type and range, the relay refuses to start when:
   \`host:port\` may serve both HTTP and UDP, as in influxdb-relay's sample. Port \`0\` never clashes;
 - \`initial-delay-interval\` exceeds \`max-delay-interval\`;
 - only one of \`http-user\` and \`http-pass\` is set (influxdb-relay silently sent no credentials then);
-- a \`[[udp]]\` listener with an HTTP output has no \`database\`.
+- a \`[[udp]]\` listener with an HTTP output has no \`database\`;
+- a \`type = "v2"\` output lacks \`org\` or \`token\`, has a \`location\` path other than none or
+  \`/api/v2/write\`, or has \`http-user\`/\`http-pass\` or credentials in its URL (the token is what it sends);
+  a \`type = "v1"\` output sets \`org\`, \`bucket\` or \`token\`, or points at \`/api/v2/write\`;
+- \`ca-file\` is set for an \`http://\` location, together with \`skip-tls-verification = true\`, or names a
+  file that cannot be read or holds no PEM certificate.
 `;
 
 const DIFFERENCES = `## Differences from influxdb-relay
@@ -77,6 +84,7 @@ const DIFFERENCES = `## Differences from influxdb-relay
 - Failing batches are dead-lettered after \`dead-letter-after\`; influxdb-relay retried buffered writes forever.
 - Unknown keys, malformed values, duplicate output names and duplicate bind addresses are errors at startup.
 - \`[[tcp]]\`, HTTP outputs of \`[[udp]]\`, and the \`database\`/\`retention-policy\` keys of \`[[udp]]\` are new.
+- Outputs may be InfluxDB 2.x/3.x backends (\`type = "v2"\`) and may trust a private CA (\`ca-file\`).
 - As in influxdb-relay, \`timeout = ""\` and \`max-delay-interval = ""\` mean the default, and so do
   \`max-batch-kb = 0\` and \`mtu = 0\`.
 `;

@@ -24,11 +24,13 @@ import {
   text,
   type Kind,
 } from './fields.js';
+import { checkHttpOutput } from './output-checks.js';
 import {
   ACK_MODES,
   FSYNC_POLICIES,
   WHEN_FULL,
   LOG_LEVELS,
+  OUTPUT_TYPES,
   type HttpListenerConfig,
   type HttpOutputConfig,
   type RelayConfig,
@@ -48,7 +50,8 @@ export const HTTP_OUTPUT_FIELDS = {
     'location',
     httpUrl(),
     "Full URL of the backend's write endpoint, e.g. `http://127.0.0.1:8086/write`. Credentials in the URL " +
-      '(`http://user:pass@host:8086/write`) are used like `http-user`/`http-pass`.',
+      '(`http://user:pass@host:8086/write`) are used like `http-user`/`http-pass`. With `type = "v2"`: the ' +
+      'origin (`http://127.0.0.1:8086`) or a URL ending in `/api/v2/write`.',
   ),
   timeoutMs: go('timeout', duration('10s', { emptyIsDefault: true }), 'Timeout of one write request to this backend.'),
   bufferSizeMb: go(
@@ -73,7 +76,8 @@ export const HTTP_OUTPUT_FIELDS = {
   skipTlsVerification: go(
     'skip-tls-verification',
     bool(false),
-    'Accept any certificate from an `https://` backend. Insecure: only for testing with self-signed certificates.',
+    'Accept any certificate from an `https://` backend. Insecure: only for testing with self-signed certificates; ' +
+      'prefer `ca-file`.',
   ),
   httpUser: go(
     'http-user',
@@ -111,20 +115,38 @@ export const HTTP_OUTPUT_FIELDS = {
     'First retry backoff; it doubles (with jitter) after each failure, up to `max-delay-interval`. ' +
       'influxdb-relay used a fixed 500ms.',
   ),
+  caFile: ours(
+    'ca-file',
+    optionalText('path'),
+    "PEM file of the CA certificate(s) that sign an `https://` backend's certificate. It replaces the system CAs " +
+      'for this backend (as `curl --cacert` does); to trust both, append the system bundle to the file. Read and ' +
+      'checked at startup.',
+  ),
+  type: ours(
+    'type',
+    oneOf(OUTPUT_TYPES, 'v1'),
+    '`"v1"`: an InfluxDB 1.x `/write` endpoint. `"v2"`: an InfluxDB 2.x or 3.x `/api/v2/write` endpoint, ' +
+      'written with `org`, `bucket` and `token`; see [operations](operations.md#influxdb-2x-backends).',
+  ),
+  org: ours('org', optionalText(), 'Organization of a `type = "v2"` output (required there; 3.x ignores it).'),
+  bucket: ours(
+    'bucket',
+    optionalText(),
+    'Bucket of a `type = "v2"` output. Empty: each write goes to the bucket named after its database and ' +
+      'retention policy, `db/rp`, or `db` when the write names no retention policy.',
+  ),
+  token: ours(
+    'token',
+    optionalText(),
+    'API token of a `type = "v2"` output (required there), sent as `Authorization: Token ...`. It replaces the ' +
+      "client's credentials, which a 2.x backend cannot check.",
+  ),
 };
 
 export const httpOutput = section(
   HTTP_OUTPUT_FIELDS,
   (r): HttpOutputConfig => ({ kind: 'http', ...r, name: r.name === '' ? r.location : r.name }),
-  (o, ctx) => {
-    if (o.initialDelayIntervalMs > o.maxDelayIntervalMs) {
-      ctx.addIssue({ code: 'custom', path: ['initial-delay-interval'], message: 'must not exceed max-delay-interval' });
-    }
-    if ((o.httpUser === undefined) !== (o.httpPass === undefined)) {
-      const missing = o.httpUser === undefined ? 'http-user' : 'http-pass';
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'http-user and http-pass must be set together' });
-    }
-  },
+  checkHttpOutput,
 );
 
 export const UDP_FORWARD_FIELDS = {

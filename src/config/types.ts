@@ -16,6 +16,10 @@ export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
 export const WHEN_FULL = ['reject', 'drop-oldest'] as const;
 export type WhenFull = (typeof WHEN_FULL)[number];
 
+/** The write API an HTTP output speaks: InfluxDB 1.x `/write`, or 2.x/3.x `/api/v2/write`. */
+export const OUTPUT_TYPES = ['v1', 'v2'] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+
 export interface RelayConfig {
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
@@ -30,19 +34,26 @@ export interface RelayConfig {
   readonly tcp: readonly TcpListenerConfig[];
 }
 
-/** An InfluxDB 1.x backend reached over HTTP (`[[http]]`, `[[tcp]]` and URL-located `[[udp]]` outputs). */
+/** An InfluxDB backend reached over HTTP (`[[http]]`, `[[tcp]]` and URL-located `[[udp]]` outputs). */
 export interface HttpOutputConfig {
   readonly kind: 'http';
   /** Defaults to `location`; unique within its listener. */
   readonly name: string;
-  /** The backend's full /write URL (http or https). */
+  /** v1: the backend's full /write URL; v2: its origin or its /api/v2/write URL (http or https). */
   readonly location: string;
+  readonly type: OutputType;
+  /** v2 only (then org and token are set; bucket is optional: db/rp of each write otherwise). */
+  readonly org?: string;
+  readonly bucket?: string;
+  readonly token?: string;
   readonly timeoutMs: number;
   /** Queue limit; 0 disables queueing (each write is tried once). */
   readonly bufferSizeMb: number;
   readonly maxBatchKb: number;
   readonly maxDelayIntervalMs: number;
   readonly skipTlsVerification: boolean;
+  /** PEM bundle that verifies an https backend's certificate instead of the system CAs. */
+  readonly caFile?: string;
   /** Set together with httpPass, or neither. */
   readonly httpUser?: string;
   readonly httpPass?: string;

@@ -26,13 +26,18 @@ export function parsePrecision(value: string | null | undefined): Precision | un
   return Object.hasOwn(ALIASES, key) ? ALIASES[key] : undefined;
 }
 
-// Wall clock anchored once, advanced by the monotonic clock: nanosecond stamps that differ between two requests
-// in the same millisecond (InfluxDB stamps with time.Now() in ns; ms*1e6 would make such requests overwrite each other).
-const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+// Nanosecond stamps: the wall clock's millisecond (so a long-running relay never drifts from it when the clock is
+// adjusted) plus a sub-millisecond part from the monotonic clock, kept strictly increasing, so that two requests in
+// the same millisecond get different stamps (InfluxDB stamps with time.Now() in ns; ms*1e6 would make such writes
+// of one series overwrite each other).
+let lastNs = 0n;
 
-/** Nanoseconds since the epoch. */
+/** Nanoseconds since the epoch, strictly increasing from call to call. */
 export function nowNs(): bigint {
-  return anchorNs + process.hrtime.bigint();
+  let ns = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  if (ns <= lastNs) ns = lastNs + 1n;
+  lastNs = ns;
+  return ns;
 }
 
 /**

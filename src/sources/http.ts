@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { backendReadiness, listenerHealth } from '../admin/health.js';
+import { backendReadiness, influxdbHealth, listenerHealth } from '../admin/health.js';
 import type { Backend } from '../backends/backend.js';
 import type { FanOut } from '../fanout.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -136,7 +136,8 @@ export class HttpSource {
       case '/health': {
         req.resume();
         const h = listenerHealth(this.options.listener, this.fanout.backends, this.closing);
-        return sendJson(res, h.acceptingWrites ? 200 : 503, h);
+        const influxdb = q >= 0 && new URLSearchParams(url.slice(q + 1)).get('format') === 'influxdb';
+        return sendJson(res, h.acceptingWrites ? 200 : 503, influxdb ? influxdbHealth(h) : h);
       }
       case '/metrics':
         req.resume();

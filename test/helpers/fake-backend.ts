@@ -1,8 +1,11 @@
 // A scripted node:http server standing in for InfluxDB, only for faults a real one
 // cannot show: chosen statuses and bodies, delays, requests that hang until close(),
 // and sockets destroyed mid-request. Every request is recorded with its raw body.
+// Also: an https variant (a certificate of the test's making), and an InfluxDB 2.x
+// write API that checks token, org, bucket and precision (startFakeV2Backend).
 import http from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface RecordedRequest {
@@ -46,6 +49,8 @@ export interface FakeBackendOptions {
   steps?: FakeStep[];
   /** Fixed port (e.g. to come back on the same address); a free one otherwise. */
   port?: number;
+  /** Serve https with this certificate chain and key (PEM); `url` is then https://. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<FakeBackend> {
@@ -65,7 +70,7 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
     timers.add(t);
   };
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', () => undefined);
@@ -94,7 +99,8 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
       if (delay > 0) later(delay, act);
       else act();
     });
-  });
+  };
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -106,7 +112,7 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
     server.listen({ host: '127.0.0.1', port: opts.port ?? 0 }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   return {
     url,
@@ -147,4 +153,34 @@ function toScript(s: FakeScript | FakeStep | undefined): FakeScript {
   if (s === undefined) return () => ({});
   if (typeof s === 'function') return s;
   return () => s;
+}
+
+export interface FakeV2Options {
+  org: string;
+  token: string;
+  /** Buckets that exist; any other is 404 "bucket not found". */
+  buckets: string[];
+  tls?: FakeBackendOptions['tls'];
+}
+
+const V2_PRECISIONS = ['ns', 'us', 'ms', 's'];
+
+/** What InfluxDB 2.x answers a write, checked in its order: path, token, org, bucket, precision. */
+export function v2Answer(req: RecordedRequest, o: FakeV2Options): FakeStep {
+  const url = new URL(req.url, 'http://fake');
+  const error = (status: number, code: string, message: string): FakeStep => ({ status, body: JSON.stringify({ code, message }) });
+  if (url.pathname !== '/api/v2/write') return error(404, 'not found', 'path not found');
+  if (req.headers.authorization !== `Token ${o.token}`) return error(401, 'unauthorized', 'unauthorized access');
+  const org = url.searchParams.get('org');
+  if (org !== o.org) return error(404, 'not found', `organization name ${JSON.stringify(org)} not found`);
+  const bucket = url.searchParams.get('bucket') ?? '';
+  if (!o.buckets.includes(bucket)) return error(404, 'not found', `bucket ${JSON.stringify(bucket)} not found`);
+  const precision = url.searchParams.get('precision') ?? 'ns';
+  if (!V2_PRECISIONS.includes(precision)) return error(400, 'invalid', `invalid precision ${JSON.stringify(precision)}`);
+  return { status: 204 };
+}
+
+/** An InfluxDB 2.x /api/v2/write: 204 for the right token, org and bucket, 2.x's JSON errors otherwise. */
+export function startFakeV2Backend(o: FakeV2Options & Omit<FakeBackendOptions, 'script'>): Promise<FakeBackend> {
+  return startFakeBackend({ ...o, script: (req) => v2Answer(req, o) });
 }

@@ -13,6 +13,7 @@ export function httpOutput(location: string, o: Partial<HttpOutputConfig> = {}):
     kind: 'http',
     name: location,
     location,
+    type: 'v1',
     timeoutMs: 5000,
     bufferSizeMb: 16,
     maxBatchKb: 512,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backendReadiness, listenerHealth } from '../../../src/admin/health.js';
+import { backendReadiness, influxdbHealth, listenerHealth } from '../../../src/admin/health.js';
 import type { Backend, BackendHealth, BackendState } from '../../../src/backends/backend.js';
+import { VERSION_HEADER } from '../../../src/version.js';
 
 const fake = (state: BackendState, queueBatches = 0, acceptingWrites = true): Backend =>
   ({
@@ -34,4 +35,21 @@ test('/health: 503 when a backend cannot take writes or the relay is closing', (
   assert.equal(full.acceptingWrites, false);
   assert.match(full.message, /queue full for influxdb-a/);
   assert.equal(listenerHealth('l', [fake('up')], true).status, 'fail');
+});
+
+test('/health?format=influxdb: InfluxDB 1.8\'s body, byte for byte when passing; the reason when failing', () => {
+  const pass = influxdbHealth(listenerHealth('l', [fake('down', 5)], false));
+  assert.equal(
+    JSON.stringify(pass),
+    `{"checks":[],"message":"ready for queries and writes","name":"influxdb","status":"pass","version":"${VERSION_HEADER}"}`,
+  );
+  const full = influxdbHealth(listenerHealth('l', [fake('up', 9, false)], false));
+  assert.deepEqual(full, {
+    checks: [],
+    message: 'cannot accept writes: queue full for influxdb-a',
+    name: 'influxdb',
+    status: 'fail',
+    version: VERSION_HEADER,
+  });
+  assert.equal(influxdbHealth(listenerHealth('l', [fake('up')], true)).message, 'shutting down');
 });
