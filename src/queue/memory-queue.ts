@@ -5,6 +5,7 @@
  * several requests in flight, so acked entries are marked and the head advances past them.
  */
 import type { Batch } from '../batch.js';
+import { leaseRun } from './lease-run.js';
 import type { BatchQueue, Lease, OfferResult } from './queue.js';
 
 const PENDING = 0;
@@ -52,26 +53,10 @@ export class MemoryQueue implements BatchQueue {
   }
 
   lease(maxBytes: number): Lease | undefined {
-    const entries = this.entries;
-    let i = this.head;
-    while (i < entries.length && entries[i]!.state !== PENDING) i++;
-    const first = entries[i];
-    if (!first) return undefined;
-    const taken: Entry[] = [first];
-    const batches: Batch[] = [first.batch];
-    let bytes = first.batch.body.length;
-    let points = first.batch.points;
-    for (let j = i + 1; j < entries.length; j++) {
-      const e = entries[j]!;
-      if (e.state !== PENDING || e.batch.key !== first.batch.key || bytes + e.batch.body.length > maxBytes) break;
-      taken.push(e);
-      batches.push(e.batch);
-      bytes += e.batch.body.length;
-      points += e.batch.points;
-    }
-    for (const e of taken) e.state = LEASED;
-    this.leased += taken.length;
-    const lease: MemoryLease = { batches, bytes, points, entries: taken };
+    const run = leaseRun(this.entries, this.head, maxBytes, PENDING, LEASED);
+    if (!run) return undefined;
+    this.leased += run.taken.length;
+    const lease: MemoryLease = { batches: run.batches, bytes: run.bytes, points: run.points, entries: run.taken };
     return lease;
   }
 

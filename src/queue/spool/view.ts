@@ -10,6 +10,7 @@
  * (acked or dropped). The cursor, persisted lazily by the spool, is the position of the first entry not DONE, else
  * of the first span, else the end of the last record appended, and never beyond the log's committed end.
  */
+import { leaseRun } from '../lease-run.js';
 import type { Batch } from '../../batch.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { BatchQueue, Lease, OfferResult } from '../queue.js';
@@ -201,28 +202,12 @@ export class SpoolView implements SpoolQueue {
   }
 
   lease(maxBytes: number): Lease | undefined {
-    const entries = this.entries;
-    let i = this.head;
     if (this.pendingCount === 0) return undefined;
-    while (i < entries.length && entries[i]!.state !== PENDING) i++;
-    const first = entries[i];
-    if (!first) return undefined;
-    const taken: Entry[] = [first];
-    const batches: Batch[] = [first.batch];
-    let bytes = first.batch.body.length;
-    let points = first.batch.points;
-    for (let j = i + 1; j < entries.length; j++) {
-      const e = entries[j]!;
-      if (e.state !== PENDING || e.batch.key !== first.batch.key || bytes + e.batch.body.length > maxBytes) break;
-      taken.push(e);
-      batches.push(e.batch);
-      bytes += e.batch.body.length;
-      points += e.batch.points;
-    }
-    for (const e of taken) e.state = LEASED;
-    this.pendingCount -= taken.length;
-    this.leasedBytes += bytes;
-    const lease: SpoolLease = { batches, bytes, points, entries: taken };
+    const run = leaseRun(this.entries, this.head, maxBytes, PENDING, LEASED);
+    if (!run) return undefined;
+    this.pendingCount -= run.taken.length;
+    this.leasedBytes += run.bytes;
+    const lease: SpoolLease = { batches: run.batches, bytes: run.bytes, points: run.points, entries: run.taken };
     return lease;
   }
 
