@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE ?= node
-TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
+TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e dist/test/bench -name '*.test.js' 2>/dev/null | sort)
 
 .PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down bench haproxy clean
 

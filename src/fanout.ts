@@ -2,6 +2,7 @@
  * One batch → every backend; every backend's outcome → one answer for the client.
  *
  * The answer is a documented function of all outcomes (docs/operations.md), never of which backend was fastest:
+ * 0. some backend's queue has no room for it                             → 503, and no backend takes it
  * 1. some backend can neither deliver nor queue the batch (queue full, buffering off and the write failed,
  *    shutting down)                                                        → 503 + Retry-After
  * 2. else some backend refused it with a non-retryable 4xx                 → that status and body (first such backend
@@ -56,6 +57,16 @@ export class FanOut {
   }
 
   async write(batch: Batch, level: Consistency): Promise<FanOutResult> {
+    // All or nothing: a batch that some backend's queue cannot take goes to none, so a 503 never leaves the replicas
+    // apart (the client's retry brings it to all). Checking and offering happen in one tick: nothing slips between.
+    if (!this.journal) {
+      const full = this.backends.filter((b) => !b.hasRoomFor(batch.body.length));
+      if (full.length > 0) {
+        for (const b of full) b.refused(batch);
+        const names = full.map((b) => b.name).join(', ');
+        return { kind: 'unavailable', status: 503, error: `write not accepted: queue full for ${names}; nothing was queued, retry later`, retryAfterSeconds: RETRY_AFTER_SECONDS };
+      }
+    }
     if (this.journal) {
       try {
         await this.journal.append(batch);

@@ -137,7 +137,7 @@ export class Backend {
   submit(batch: Batch, untilDelivered = false): Promise<SubmitOutcome> {
     if (this.closing) return Promise.resolve({ kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
     if (this.queue.offer(batch) === 'full') {
-      this.neededRoom = Math.max(this.neededRoom, batch.body.length);
+      this.refused(batch);
       this.m.dropped('queue-full').inc(batch.points);
       return Promise.resolve({
         kind: 'failed',
@@ -164,6 +164,11 @@ export class Backend {
     return result;
   }
 
+  /** Remembers a batch refused for want of room: the backend reports full until that much is free. */
+  refused(batch: Batch): void {
+    this.neededRoom = Math.max(this.neededRoom, batch.body.length);
+  }
+
   /** Starts requests while there is pending work, room in flight, and no backoff. */
   private pump(): void {
     if (this.destroyed) return;
@@ -180,6 +185,11 @@ export class Backend {
       this.roomWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /** Whether a batch of this size would be taken now (the fan-out asks every backend before offering to any). */
+  hasRoomFor(bytes: number): boolean {
+    return !this.closing && this.freeBytes >= bytes;
   }
 
   /** Resolves once the queue has room again (at once if it has): how a streaming source applies backpressure. */

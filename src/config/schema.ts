@@ -229,8 +229,10 @@ export const HTTP_LISTENER_FIELDS = {
   ack: ours(
     'ack',
     oneOf(ACK_MODES, 'any'),
-    "When the client gets its 204. `any`: once the write is accepted into every backend's queue. `one`, `quorum` " +
-      '(a majority), `all`: once that many backends have delivered it, within the output `timeout`.',
+    "When the client gets its 204. `any`: once every backend has delivered the write or holds it in its queue (a " +
+      'backend that is up still gets up to its `timeout` to answer first, so its 4xx reaches the client). `one`, ' +
+      '`quorum` (a majority), `all`: once that many backends have delivered it, within the output `timeout`. The ' +
+      "`consistency` query parameter overrides it per request.",
   ),
   maxBodySizeMb: ours(
     'max-body-size-mb',

@@ -48,3 +48,34 @@ test('consistency levels', () => {
   assert.equal(requiredDeliveries('one', 3), 1);
   assert.equal(requiredDeliveries('all', 3), 3);
 });
+
+describe('FanOut.write: all or nothing', () => {
+  test('a batch one backend has no room for goes to no backend, and the client hears 503', async () => {
+    const { Backend } = await import('../../src/backends/backend.js');
+    const { FanOut } = await import('../../src/fanout.js');
+    const { MemoryQueue } = await import('../../src/queue/memory-queue.js');
+    const { RelayMetrics } = await import('../../src/telemetry/metrics.js');
+    const { makeBatch } = await import('../../src/batch.js');
+    const pino = (await import('pino')).default;
+    const metrics = new RelayMetrics({ processMetrics: false });
+    const hang = { send: () => new Promise<never>(() => undefined), close: async () => {}, destroy: async () => {} };
+    const make = (name: string, capacity: number) =>
+      new Backend(
+        { name, location: 'http://127.0.0.1:1/write', timeoutMs: 50, retry: true, maxBatchBytes: 1 << 20, initialDelayMs: 5, maxDelayMs: 20, deadLetterAfterMs: 3_600_000, maxInFlight: 1, connections: 1, skipTlsVerification: false },
+        { queue: new MemoryQueue(capacity), logger: pino({ level: 'silent' }), metrics, writer: hang },
+      );
+    const roomy = make('a', 1 << 20);
+    const tight = make('b', 30);
+    const fanout = new FanOut([roomy, tight]);
+    const target = { db: 'db', rp: '', precision: 'n' as const, credentials: {} };
+    const first = await fanout.write(makeBatch(target, Buffer.from('m v=1 1\n'), 1), 'any');
+    assert.equal(first.status, 204, 'both queued it (the writer hangs: queued at the timeout)');
+    const big = makeBatch(target, Buffer.from('m,host=a-long-host-name v=2 2\n'), 1);
+    const r = await fanout.write(big, 'any');
+    assert.equal(r.status, 503);
+    assert.match(r.kind === 'unavailable' ? r.error : '', /queue full for b/);
+    assert.equal(roomy.health().queueBatches, 1, 'the roomy backend did not take the refused batch');
+    assert.equal(tight.acceptingWrites, false, 'and b reports itself full to /health');
+    await Promise.all([roomy.destroy(), tight.destroy()]);
+  });
+});
