@@ -1,0 +1,183 @@
+// Tests of the benchmark harness itself (not of the relay): bodies, report splicing, metric parsing, profile summary,
+// /proc readers, and a real nginx sink. Run: node --test dist/test/bench/harness.test.js
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { scanLines } from '../../src/lineprotocol/scanner.js';
+import { pidAlive } from '../helpers/children.js';
+import { post } from '../helpers/http.js';
+import { BASE_TIME_NS, generateBody, MEASUREMENT_NAMES, restamp } from './bodies.js';
+import { NGINX_BIN, startNginxSink } from './nginx.js';
+import { cpuSeconds, rssMiB, boxCpu, childPids } from './proc.js';
+import { summarizeProfile } from './profile-summary.js';
+import { END, spliceResults, START } from './report.js';
+import { has, parseMetrics, total } from './scrape.js';
+import { fmt, max, median } from './stats.js';
+
+function timestamps(body: Buffer): bigint[] {
+  return body
+    .toString()
+    .trimEnd()
+    .split('\n')
+    .map((l) => BigInt(l.slice(l.lastIndexOf(' ') + 1)));
+}
+
+describe('bodies', () => {
+  test('the same seed gives the same bytes; another seed other bytes', () => {
+    assert.deepEqual(generateBody(500, 7).body, generateBody(500, 7).body);
+    assert.notDeepEqual(generateBody(500, 7).body, generateBody(500, 8).body);
+  });
+
+  test('every line is valid line protocol with 3–6 tags, 5–10 fields of every type, and a 19-digit ns timestamp', () => {
+    const g = generateBody(2000, 1);
+    const r = scanLines(g.body, { precision: 'n' });
+    assert.equal(r.errorCount, 0, JSON.stringify(r.errors));
+    assert.equal(r.points, 2000);
+    const seen = new Set<string>();
+    for (const line of g.body.toString().trimEnd().split('\n')) {
+      // Series keys hold no space; string fields may (Telegraf's uptime_format), so the timestamp is after the last one.
+      const series = line.slice(0, line.indexOf(' '));
+      const fields = line.slice(series.length + 1, line.lastIndexOf(' '));
+      const ts = line.slice(line.lastIndexOf(' ') + 1);
+      const [measurement, ...tags] = series.split(',');
+      seen.add(measurement as string);
+      assert.ok(tags.length >= 3 && tags.length <= 6, line);
+      const keys = tags.map((t) => t.split('=')[0]);
+      assert.deepEqual(keys, [...keys].sort(), `tag keys sorted: ${line}`);
+      const values = (fields.match(/[^,=]+=("[^"]*"|[^,]*)/g) ?? []).map((f) => f.slice(f.indexOf('=') + 1));
+      assert.ok(values.length >= 5 && values.length <= 10, line);
+      assert.ok(values.some((v) => /^\d+i$/.test(v)), `an integer: ${line}`);
+      assert.ok(values.some((v) => /^\d*\.\d+$/.test(v)), `a float: ${line}`);
+      assert.ok(values.some((v) => v.startsWith('"')), `a string: ${line}`);
+      assert.ok(values.some((v) => v === 'true' || v === 'false'), `a bool: ${line}`);
+      assert.match(ts, /^\d{19}$/);
+    }
+    assert.deepEqual([...seen].sort(), [...MEASUREMENT_NAMES].sort());
+  });
+
+  test('lines of a body have distinct timestamps from BASE_TIME_NS on', () => {
+    const ts = timestamps(generateBody(100, 3, 1000).body);
+    assert.equal(ts[0], BASE_TIME_NS);
+    assert.equal(ts[99], BASE_TIME_NS + 99_000n);
+  });
+
+  test('restamp rewrites every timestamp in place and keeps the body valid', () => {
+    const g = generateBody(300, 5, 1000);
+    const before = g.body.length;
+    restamp(g, 987_654_321_000, 1000);
+    assert.equal(g.body.length, before);
+    const ts = timestamps(g.body);
+    ts.forEach((t, i) => assert.equal(t, BASE_TIME_NS + 987_654_321_000n + BigInt(i) * 1000n));
+    assert.equal(scanLines(g.body, { precision: 'n' }).points, 300);
+    assert.throws(() => restamp(g, 1e12), /out of range/);
+  });
+});
+
+describe('report', () => {
+  const block = `${START}\nnew results\n${END}`;
+
+  test('replaces only the text between the markers', () => {
+    const doc = `# Title\nintro\n\n${START}\nold\n${END}\n\n## Analysis\nmine\n`;
+    assert.equal(spliceResults(doc, block), `# Title\nintro\n\n${block}\n\n## Analysis\nmine\n`);
+  });
+
+  test('a new document gets an intro, the block and an analysis section', () => {
+    const doc = spliceResults(undefined, block);
+    assert.match(doc, /^# Benchmarks\n/);
+    assert.ok(doc.indexOf(block) > 0 && doc.indexOf('## Analysis') > doc.indexOf(block));
+  });
+
+  test('a document without markers keeps its text and gets the block appended', () => {
+    assert.equal(spliceResults('# Mine\n', block), `# Mine\n\n${block}\n`);
+  });
+});
+
+describe('scrape', () => {
+  const text = [
+    '# HELP influx_relay_backend_queue_bytes Bytes waiting',
+    '# TYPE influx_relay_backend_queue_bytes gauge',
+    'influx_relay_backend_queue_bytes{backend="a"} 10',
+    'influx_relay_backend_queue_bytes{backend="b"} 5',
+    'influx_relay_points_received_total{listener="bench"} 7000',
+  ].join('\n');
+
+  test('sums a metric over its series, or over the series matching a label', () => {
+    const s = parseMetrics(text);
+    assert.equal(total(s, 'influx_relay_backend_queue_bytes'), 15);
+    assert.equal(total(s, 'influx_relay_backend_queue_bytes', 'backend="b"'), 5);
+    assert.equal(total(s, 'influx_relay_points_received_total'), 7000);
+    assert.equal(has(s, 'influx_relay_backend_queue_bytes'), true);
+    assert.equal(has(s, 'influx_relay_backend_queue'), false);
+  });
+});
+
+describe('stats', () => {
+  test('median of odd and even counts ignores NaN; max; fmt', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(median([NaN, 5]), 5);
+    assert.ok(Number.isNaN(median([])));
+    assert.equal(max([1, NaN, 3]), 3);
+    assert.equal(fmt(1234567.891, 1), '1,234,567.9');
+    assert.equal(fmt(NaN), '—');
+  });
+});
+
+describe('profile summary', () => {
+  test('self time per function, idle set apart, callers and inclusive time', () => {
+    const frame = (functionName: string, url = 'file:///x/dist/src/a.js') => ({ functionName, url, lineNumber: 0 });
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 3] },
+        { id: 2, callFrame: frame('handle'), children: [4] },
+        { id: 3, callFrame: frame('(idle)', '') },
+        { id: 4, callFrame: frame('scan') },
+      ],
+      samples: [4, 4, 4, 2, 3, 3],
+      timeDeltas: [1000, 1000, 1000, 1000, 1000, 1000],
+    };
+    const s = summarizeProfile(profile);
+    assert.equal(s.sampledMs, 6);
+    assert.equal(s.idleMs, 2);
+    assert.equal(s.functions[0]?.name, 'scan');
+    assert.equal(s.functions[0]?.share, 0.75);
+    assert.match(s.functions[0]?.callers[0]?.name ?? '', /^handle /);
+    assert.equal(s.inclusive.find((h) => h.name === 'handle')?.ms, 4);
+  });
+});
+
+describe('proc', () => {
+  test('reads this process: CPU time, RSS, and the box counters', () => {
+    let x = 0;
+    for (let i = 0; i < 2e7; i++) x += i;
+    assert.ok(x > 0);
+    assert.ok(cpuSeconds(process.pid) > 0);
+    assert.ok(rssMiB(process.pid) > 10);
+    const b = boxCpu();
+    assert.ok(b.total > b.busy && b.busy > 0);
+    assert.ok(Number.isNaN(cpuSeconds(2 ** 22 + 12345)));
+  });
+});
+
+describe('nginx sink', { skip: !existsSync(NGINX_BIN) && `${NGINX_BIN} is not installed` }, () => {
+  test('answers 204 after reading the whole body, logs the bytes, and stops master and worker', async () => {
+    const sink = await startNginxSink();
+    const pids = [sink.pid, ...sink.workerPids];
+    try {
+      assert.equal(sink.workerPids.length, 1);
+      assert.deepEqual(childPids(sink.pid), [...sink.workerPids]);
+      const body = generateBody(5000, 2).body;
+      for (let i = 0; i < 3; i++) {
+        const res = await post(`${sink.url}/write?db=x`, body);
+        assert.equal(res.status, 204);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const st = sink.takeStats();
+      assert.deepEqual(st, { requests: 3, bodyBytes: 3 * body.length, shortReads: 0, non204: 0 });
+      assert.deepEqual(sink.takeStats(), { requests: 0, bodyBytes: 0, shortReads: 0, non204: 0 });
+    } finally {
+      await sink.stop();
+    }
+    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still running`);
+  });
+});
