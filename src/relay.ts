@@ -9,6 +9,7 @@ import type { Backend } from './backends/backend.js';
 import { backendFromConfig } from './backends/from-config.js';
 import type { HttpOutputConfig, RelayConfig } from './config/types.js';
 import { FanOut } from './fanout.js';
+import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
 import { Spool } from './queue/spool/spool.js';
 import { HttpSource } from './sources/http.js';
 import { TcpSource } from './sources/tcp.js';
@@ -27,6 +28,7 @@ export class Relay {
   readonly tcp: TcpSource[] = [];
   private readonly backends: Backend[] = [];
   private readonly spools: Spool[] = [];
+  private readonly scanPool: ScanPool;
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
 
@@ -37,6 +39,7 @@ export class Relay {
   ) {
     this.log = logger;
     this.metrics = metrics ?? new RelayMetrics();
+    this.scanPool = new ScanPool(config.scanThreads < 0 ? defaultScanThreads() : config.scanThreads, logger);
   }
 
   private get sources(): Source[] {
@@ -47,6 +50,7 @@ export class Relay {
   async start(): Promise<void> {
     try {
       await this.build();
+      this.scanPool.start();
       for (const b of this.backends) b.start();
       for (const source of this.sources) await source.start();
     } catch (err) {
@@ -73,6 +77,7 @@ export class Relay {
             idleTimeoutMs: l.idleTimeoutMs,
             pingStatus: l.defaultPingResponse,
             backendsNamed: (name) => this.backends.filter((b) => b.name === name),
+            scanner: this.scanPool,
           },
           fanout,
           this.metrics,
@@ -148,6 +153,7 @@ export class Relay {
     await Promise.all(this.sources.map((s) => s.close(deadline)));
     const left = await Promise.all(this.backends.map(async (b) => ({ name: b.name, ...(await b.close(deadline)) })));
     await Promise.all(this.spools.map((s) => s.close()));
+    await this.scanPool.close();
     for (const l of left) {
       if (l.batches === 0) continue;
       const msg = this.spools.length > 0 ? 'shutdown deadline passed: undelivered writes stay in the spool for the next start' : 'shutdown deadline passed: these writes were not delivered';
@@ -161,6 +167,7 @@ export class Relay {
     await Promise.all(this.sources.map((s) => s.close(Date.now())));
     await Promise.all(this.backends.map((b) => b.destroy()));
     await Promise.all(this.spools.map((s) => s.close().catch(() => undefined)));
+    await this.scanPool.close();
   }
 }
 

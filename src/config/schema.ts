@@ -353,6 +353,12 @@ export const ROOT_FIELDS = {
     "On SIGTERM or SIGINT the relay stops accepting writes and waits up to this long for the backends' queues " +
       'to drain before it exits.',
   ),
+  scanThreads: ours(
+    'scan-threads',
+    shownDefault(integer(-1, { min: -1, max: 64 }), '`-1` (cores − 1, at most 4)'),
+    'Worker threads that validate large HTTP bodies (64 KB and more) beside the event loop: validation is about half ' +
+      'of the relay\'s CPU per point, so this lets the relay use a second core. `0`: validate on the event loop.',
+  ),
   spoolDir: ours(
     'spool-dir',
     optionalText('path'),

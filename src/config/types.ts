@@ -23,6 +23,8 @@ export type OutputType = (typeof OUTPUT_TYPES)[number];
 export interface RelayConfig {
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  /** -1: one per core beyond the first, at most 4. */
+  readonly scanThreads: number;
   /** Undefined: no spool, memory queues. */
   readonly spoolDir?: string;
   readonly spoolMaxMb: number;

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { backendReadiness, influxdbHealth, listenerHealth } from '../admin/health.js';
 import type { Backend } from '../backends/backend.js';
 import type { FanOut } from '../fanout.js';
+import { ScanPool } from '../lineprotocol/scan-pool.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from './address.js';
@@ -26,6 +27,8 @@ export interface HttpSourceOptions extends WriteHandlerOptions {
   readonly idleTimeoutMs: number;
   /** Status of GET/HEAD /ping (204, or 200 for clients that want it). */
   readonly pingStatus: number;
+  /** Validates bodies (on worker threads for large ones); inline when absent. */
+  readonly scanner?: Pick<ScanPool, 'scan'>;
   /** Every backend of the relay with this output name, whatever its listener (for /health/backends/<name>). */
   readonly backendsNamed?: (name: string) => readonly Backend[];
 }
@@ -55,8 +58,9 @@ export class HttpSource {
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'http', listener: options.listener });
-    this.writes = new WritePipeline(options, fanout, metrics, this.log, v1WriteDialect);
-    this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2WriteDialect);
+    const scanner = options.scanner ?? new ScanPool(0);
+    this.writes = new WritePipeline(options, fanout, metrics, this.log, v1WriteDialect, scanner);
+    this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2WriteDialect, scanner);
   }
 
   get name(): string {

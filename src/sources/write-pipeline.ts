@@ -9,7 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeBatch, type WriteTarget } from '../batch.js';
 import type { Consistency, FanOut } from '../fanout.js';
-import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
+import type { ScanPool } from '../lineprotocol/scan-pool.js';
+import { describeParseErrors } from '../lineprotocol/scanner.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { BodyError, readBody } from './http-body.js';
@@ -44,6 +45,7 @@ export class WritePipeline {
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
     readonly dialect: WriteDialect,
+    private readonly scanner: Pick<ScanPool, 'scan'>,
   ) {
     this.received = metrics.pointsReceived.labels(options.listener);
     this.rejectedLines = metrics.linesRejected.labels(options.listener);
@@ -86,7 +88,7 @@ export class WritePipeline {
       return;
     }
 
-    const scan = scanLines(body, { precision: parsed.target.precision });
+    const scan = await this.scanner.scan(body, parsed.target.precision);
     if (scan.errorCount > 0) this.rejectedLines.inc(scan.errorCount);
     if (scan.points === 0) {
       if (scan.errorCount > 0) return this.refuse(res, 400, 'parse-error', describeParseErrors(scan));

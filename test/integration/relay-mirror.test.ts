@@ -123,6 +123,20 @@ describe('mirroring through the relay', () => {
     assert.deepEqual(a, b);
   });
 
+  test('a large body (validated on a scan thread) lands identically, stamps included', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      i % 3 === 0 ? `big,host=n${i} v=${i}i,s="x${i}"` : `big,host=h${i % 17} v=${i}i,s="x${i}" ${1700000000000000000n + BigInt(i)}`,
+    );
+    const body = lines.join('\r\n') + '\nbad line\n';
+    assert.ok(body.length > 64 * 1024, 'over the offload threshold');
+    const res = await post(`${c.relay.url}/write?db=test`, body);
+    assert.equal(res.status, 400, 'the one bad line is reported as a partial write');
+    assert.match((res.json as { error: string }).error, /^partial write: unable to parse 'bad line'/);
+    const { a, b } = await both('big');
+    assert.equal(a.length, 3000);
+    assert.deepEqual(a, b);
+  });
+
   test('gzip bodies are decoded', async () => {
     const res = await post(`${c.relay.url}/write?db=test`, 'gz v=1 1700000000000000000\ngz v=2 1700000000000000001\n', { gzip: true });
     assert.equal(res.status, 204, res.body);

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { HttpError, InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
 import { v2WriteDialect } from '../../src/sources/v2-write.js';
 import { WritePipeline } from '../../src/sources/write-pipeline.js';
+import { ScanPool } from '../../src/lineprotocol/scan-pool.js';
 import { post } from '../helpers/http.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { httpOutput, rig, type Rig } from './source-fixtures.js';
@@ -31,6 +32,7 @@ describe('/api/v2/write to two InfluxDB 1.x backends', () => {
       r.metrics,
       r.logger,
       v2WriteDialect,
+      new ScanPool(0),
     );
     // Stands in for the relay's HTTP listener, which routes /api/v2/write to this handler.
     server = http.createServer((req, res) => {

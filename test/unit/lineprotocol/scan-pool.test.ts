@@ -1,0 +1,61 @@
+/**
+ * Scanning on a worker thread gives exactly what scanning inline gives: the same bytes, counts and errors, with
+ * stamps taken at receipt.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ScanPool } from '../../../src/lineprotocol/scan-pool.js';
+import { scanLines } from '../../../src/lineprotocol/scanner.js';
+
+let pool: ScanPool;
+before(() => {
+  pool = new ScanPool(2);
+  pool.start();
+});
+after(() => pool.close());
+
+/** A body over the offload threshold, in a buffer the relay owns whole (as Buffer.concat gives it). */
+function owned(text: string): Buffer {
+  const b = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  b.write(text);
+  return b;
+}
+
+const line = (i: number) => `cpu,host=h${i % 7},region=eu usage_user=${i}.5,usage_idle=${i}i,ok=true ${1700000000000000000n + BigInt(i)}\n`;
+
+test('a clean body comes back as the same bytes, zero copy across the thread', async () => {
+  const text = Array.from({ length: 2000 }, (_, i) => line(i)).join('');
+  const r = await pool.scan(owned(text), 'n');
+  assert.equal(r.points, 2000);
+  assert.equal(r.errorCount, 0);
+  assert.equal(r.body.toString(), text);
+});
+
+test('stamping, CRLF and bad lines: the same result as inline', async () => {
+  const lines = Array.from({ length: 1500 }, (_, i) => (i % 100 === 3 ? 'bad line here\r\n' : i % 2 ? line(i) : `nots,host=h${i} v=${i}i\r\n`));
+  const text = lines.join('');
+  const viaThread = await pool.scan(owned(text), 'ms');
+  assert.ok(viaThread.stamped > 0);
+  const stamp = /^nots,host=h0 v=0i (\d+)$/m.exec(viaThread.body.toString())![1]!;
+  const inline = scanLines(Buffer.from(text), { precision: 'ms', stamp });
+  assert.deepEqual(
+    { body: viaThread.body.toString(), points: viaThread.points, stamped: viaThread.stamped, errors: viaThread.errors, errorCount: viaThread.errorCount },
+    { body: inline.body.toString(), points: inline.points, stamped: inline.stamped, errors: inline.errors, errorCount: inline.errorCount },
+  );
+});
+
+test('small bodies and buffers the relay does not own whole are scanned inline', async () => {
+  const small = await pool.scan(Buffer.from('m v=1 1\n'), 'n');
+  assert.equal(small.points, 1);
+  const big = owned(Array.from({ length: 2000 }, (_, i) => line(i)).join(''));
+  const slice = big.subarray(0, big.length - line(1999).length);
+  const r = await pool.scan(slice, 'n');
+  assert.equal(r.points, 1999);
+  assert.equal(big.length > 0, true, 'the parent buffer is still usable: it was not transferred away');
+});
+
+test('many concurrent scans each get their own answer', async () => {
+  const bodies = Array.from({ length: 20 }, (_, k) => Array.from({ length: 600 + k }, (_, i) => line(i)).join(''));
+  const results = await Promise.all(bodies.map((t) => pool.scan(owned(t), 'n')));
+  results.forEach((r, k) => assert.equal(r.points, 600 + k));
+});
