@@ -39,6 +39,7 @@ describe("influxdb-relay's own sample", () => {
     assert.deepEqual(config, {
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
+      scanThreads: -1,
       spoolDir: undefined,
       spoolMaxMb: 1024,
       fsync: 'interval',
