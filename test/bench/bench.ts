@@ -6,7 +6,11 @@
  *   BENCH_RUNS, BENCH_SECONDS, BENCH_WARMUP      runs per case, seconds per run, warm-up seconds (default 5, 10, 3)
  *   BENCH_INFLUX_RUNS        runs per end-to-end case (default 3)
  *   BENCH_ATTEMPTS           tries per run while other processes load the box (default 3; the quietest is kept)
- *   BENCH_SCENARIOS          comma list of sinks, influxd (default both)
+ *   BENCH_SCENARIOS          comma list of sinks, influxd, spool, udp, tcp (default all); the results block keeps the
+ *                            sections of scenarios not run this time (marked as kept from an earlier run)
+ *   BENCH_SPOOL_CASES        cases of the spool-vs-memory comparison (default "5000x16"); the first is the replay's load
+ *   BENCH_SPOOL_OUTAGE       seconds of load while a backend is down, before the replay (default 8; quick 3)
+ *   BENCH_TCP_CONNS          client connections of the TCP intake cases (default "1,4")
  *   BENCH_SINK_CASES         e.g. "1000x16,1000x64,5000x16,5000x64" (lines × connections)
  *   BENCH_INFLUX_CASES       e.g. "5000x16"
  *   BENCH_ENGINE             load generator for the sink scenario: wrk (default, less CPU) or autocannon
@@ -26,8 +30,10 @@ import type { LoadEngine } from './loadgen.js';
 import { machineInfo, waitForQuiet } from './proc.js';
 import { renderSummary, summarizeProfile } from './profile-summary.js';
 import { renderResults, spliceResults, type BenchReport } from './report.js';
+import { runIntakeScenario } from './scenario-intake.js';
 import { runInfluxScenario } from './scenario-influxd.js';
 import { runSinkScenario, type Case } from './scenario-sinks.js';
+import { runSpoolScenario } from './scenario-spool.js';
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
@@ -47,7 +53,10 @@ const settings = {
   warmupS: num(env.BENCH_WARMUP, quick ? 1 : 3),
   influxRuns: num(env.BENCH_INFLUX_RUNS, quick ? 1 : 3),
   attempts: num(env.BENCH_ATTEMPTS, quick ? 1 : 3),
-  scenarios: (env.BENCH_SCENARIOS ?? 'sinks,influxd').split(',').map((s) => s.trim()),
+  scenarios: (env.BENCH_SCENARIOS ?? 'sinks,influxd,spool,udp,tcp').split(',').map((s) => s.trim()),
+  spoolCases: cases(env.BENCH_SPOOL_CASES ?? '5000x16'),
+  spoolOutageS: num(env.BENCH_SPOOL_OUTAGE, quick ? 3 : 8),
+  tcpConns: (env.BENCH_TCP_CONNS ?? '1,4').split(',').map(Number),
   sinkCases: cases(env.BENCH_SINK_CASES ?? '1000x16,1000x64,5000x16,5000x64'),
   influxCases: cases(env.BENCH_INFLUX_CASES ?? '5000x16'),
   engine: (env.BENCH_ENGINE ?? 'wrk') as LoadEngine,
@@ -94,6 +103,7 @@ function describeMode(): string {
     quick ? 'QUICK smoke run' : 'full run',
     `sinks: ${s.runs} × ${s.seconds} s per case`,
     `end to end: ${s.influxRuns} × ${s.seconds} s per case`,
+    `scenarios: ${s.scenarios.join(', ')}`,
     `warm-up ${s.warmupS} s`,
     `up to ${s.attempts} tries per run while other processes load the box (the quietest is kept)`,
   ];
@@ -174,6 +184,41 @@ async function benchIn(work: string): Promise<number> {
     }
   }
 
+  if (settings.scenarios.includes('spool')) {
+    try {
+      report.spool = await runSpoolScenario({
+        cases: settings.spoolCases,
+        runs: settings.runs,
+        attempts: settings.attempts,
+        seconds: settings.seconds,
+        warmupS: settings.warmupS,
+        engine: settings.engine,
+        outageS: settings.spoolOutageS,
+        workDir: work,
+        log,
+      });
+    } catch (err) {
+      report.failures.push(`(a2) spool: ${(err as Error).message.split('\n')[0]}`);
+      log(`spool scenario failed: ${(err as Error).stack}`);
+    }
+  }
+  for (const proto of ['udp', 'tcp'] as const) {
+    if (!settings.scenarios.includes(proto)) continue;
+    try {
+      report[proto] = await runIntakeScenario({
+        proto,
+        connections: settings.tcpConns,
+        runs: settings.runs,
+        seconds: settings.seconds,
+        warmupS: settings.warmupS,
+        log,
+      });
+    } catch (err) {
+      report.failures.push(`(${proto === 'udp' ? 'd' : 'e'}) ${proto} intake: ${(err as Error).message.split('\n')[0]}`);
+      log(`${proto} scenario failed: ${(err as Error).stack}`);
+    }
+  }
+
   const block = renderResults(report);
   mkdirSync(path.dirname(settings.out), { recursive: true });
   const doc = existsSync(settings.out) ? readFileSync(settings.out, 'utf8') : undefined;
@@ -182,8 +227,15 @@ async function benchIn(work: string): Promise<number> {
   if (report.profile) process.stdout.write('\n' + report.profile + '\n');
   log(`wrote ${settings.out}`);
   // Load shedding (503 with a full queue) is reported, not a failure; wrong or missing data is.
-  const unverified = [...(report.sinks?.results ?? []), ...(report.influx?.results ?? [])].some((c) => c.problems.length > 0);
-  return report.failures.length > 0 || unverified ? 1 : 0;
+  const unverified = [
+    ...(report.sinks?.results ?? []),
+    ...(report.influx?.results ?? []),
+    ...(report.spool?.spool?.results ?? []),
+    ...(report.spool?.memory?.results ?? []),
+    ...(report.tcp?.results ?? []),
+  ].some((c) => c.problems.length > 0);
+  const spoolBad = (report.spool?.replay?.problems.length ?? 0) > 0 || (report.spool?.failures.length ?? 0) > 0;
+  return report.failures.length > 0 || unverified || spoolBad ? 1 : 0;
 }
 
 main().then(

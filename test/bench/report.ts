@@ -3,8 +3,10 @@
  * Only the text between the markers is replaced, so the intro above and the analysis below stay as people wrote them.
  */
 import type { MachineInfo } from './proc.js';
+import type { IntakeScenarioResult } from './scenario-intake.js';
 import type { InfluxScenarioResult } from './scenario-influxd.js';
 import type { SinkScenarioResult } from './scenario-sinks.js';
+import type { SpoolScenarioResult } from './scenario-spool.js';
 import { fmt, max, median } from './stats.js';
 
 export const START = '<!-- bench:start -->';
@@ -21,6 +23,9 @@ export interface BenchReport {
   engine: string;
   sinks?: SinkScenarioResult;
   influx?: InfluxScenarioResult;
+  spool?: SpoolScenarioResult;
+  udp?: IntakeScenarioResult;
+  tcp?: IntakeScenarioResult;
   micro: Array<{ name: string; output: string }>;
   /** Scenarios that could not run, with why. */
   failures: string[];
@@ -88,6 +93,94 @@ function influxTable(s: InfluxScenarioResult): string[] {
     }
   }
   return rows;
+}
+
+function spoolSection(s: SpoolScenarioResult): string[] {
+  const out: string[] = [
+    `Relay alone → two nginx sinks, memory queues vs \`${s.head.split('\n').join('`, `')}\` (spool on the same disk as /tmp), ` +
+      'one relay per mode, same cases and runs; ratio = spool ÷ memory median points/s (the issue asks for ≥ 0.8).',
+    '',
+    '| Body | Conns | Memory points/s (M) | **Spool points/s (M)** | **Ratio** | Memory runs | Spool runs | Memory / spool relay cores | Memory / spool µs/point | Spool p99 ms | Spool RSS peak MiB | Verified (memory / spool) |',
+    '|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|:-:|',
+  ];
+  for (const c of s.spool?.results ?? []) {
+    const m = s.memory?.results.find((x) => x.lines === c.lines && x.connections === c.connections);
+    const sp = med(c.runs, (x) => x.pointsPerSec);
+    const mp = m ? med(m.runs, (x) => x.pointsPerSec) : NaN;
+    out.push(
+      `| ${c.lines} lines | ${c.connections} | ${mpts(mp)} | **${mpts(sp)}** | **${fmt(sp / mp, 2)}** | ` +
+        `${m ? m.runs.map((x) => mpts(x.pointsPerSec)).join(', ') : '—'} | ${c.runs.map((x) => mpts(x.pointsPerSec)).join(', ')} | ` +
+        `${m ? fmt(med(m.runs, (x) => x.relayCores), 2) : '—'} / ${fmt(med(c.runs, (x) => x.relayCores), 2)} | ` +
+        `${m ? fmt(med(m.runs, (x) => x.relayUsPerPoint), 2) : '—'} / ${fmt(med(c.runs, (x) => x.relayUsPerPoint), 2)} | ` +
+        `${fmt(med(c.runs, (x) => x.load.latencyP99Ms), 1)} | ${fmt(max(c.runs.map((x) => x.relayRssPeakMiB)))} | ` +
+        `${m ? verified(m) : '—'} / ${verified(c)} |`,
+    );
+  }
+  if (s.spool) out.push(...findings('Spool', s.spool.results));
+  if (s.memory) out.push(...findings('Spool scenario, memory mode', s.memory.results));
+  const r = s.replay;
+  if (r) {
+    out.push(
+      '',
+      `**Backlog replay.** A spooled relay with sink-b's port closed took ${r.lines}-line bodies over ${r.connections} connections for ` +
+        `${fmt(r.outageS, 1)} s (${mpts(r.pointsPerSecIn)} M points/s in); after sink-a caught up, an nginx sink was started on sink-b's port ` +
+        '(outputs with `max-delay-interval = "250ms"`, so the next retry comes quickly) and the backlog was read back from the spool until ' +
+        'sink-b had every accepted point.',
+      '',
+      '| Backlog points | Backlog MB | First delivery after s | Drained after s | **Replay points/s (M)** | **Replay MB/s** | Relay cores | Relay RSS peak MiB | Verified |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|:-:|',
+      `| ${fmt(r.accepted)} | ${fmt(r.backlogBytes / 1e6, 1)} | ${fmt(r.firstDeliveryS, 2)} | ${fmt(r.drainS, 2)} | **${mpts(r.pointsPerSec)}** | ` +
+        `**${fmt(r.mbPerSec, 1)}** | ${fmt(r.relayCores, 2)} | ${fmt(r.relayRssPeakMiB)} | ${r.problems.length === 0 && r.replayed >= r.accepted ? '✓' : '✗'} |`,
+      '',
+      'Replay rate = points delivered to sink-b ÷ (drained − first delivery); MB/s = body bytes sink-b\'s access log recorded over the same time.',
+    );
+    if (r.problems.length > 0) out.push('', ...r.problems.map((p) => `- ✗ ${p}`));
+  }
+  if (s.failures.length > 0) out.push('', ...s.failures.map((f) => `- not measured: ${f}`));
+  return out;
+}
+
+function dropsText(d: Record<string, number>): string {
+  const e = Object.entries(d);
+  return e.length === 0 ? 'none' : e.map(([k, v]) => `${k} ${fmt(v)}`).join('; ');
+}
+
+function intakeSection(s: IntakeScenarioResult): string[] {
+  const udp = s.results[0]?.proto === 'udp';
+  const out: string[] = udp
+    ? [
+        '| Datagrams/s sent | Points/s sent (M) | Lines/datagram | **Datagrams/s received** | **Points/s received (M)** | Received of sent | Delivered A / B of received | Relay cores | Load gen cores | Relay RSS peak MiB | Drops (all runs, by where and reason) |',
+        '|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|',
+      ]
+    : [
+        '| Conns | **Points/s accepted (M)** | Runs (M points/s) | MB/s | Drain s | Delivered A / B of accepted, last run | Relay cores | Load gen cores | Relay RSS peak MiB | Drops | Verified |',
+        '|---:|---:|---|---:|---:|---|---:|---:|---:|---|:-:|',
+      ];
+  for (const c of s.results) {
+    const r = c.runs;
+    const last = r[r.length - 1];
+    const allDrops: Record<string, number> = {};
+    for (const x of r) for (const [k, v] of Object.entries(x.drops)) allDrops[k] = (allDrops[k] ?? 0) + v;
+    const deliv = last ? `${last.delivered.map((n) => fmt(n)).join(' / ')} of ${fmt(last.received)}` : '—';
+    if (udp) {
+      out.push(
+        `| ${fmt(med(r, (x) => x.load.messages / x.load.durationS))} | ${mpts(med(r, (x) => x.load.points / x.load.durationS))} | ` +
+          `${fmt(med(r, (x) => x.load.linesPerMessage), 1)} | **${fmt(med(r, (x) => x.datagrams / x.load.durationS))}** | ` +
+          `**${mpts(med(r, (x) => x.received / x.load.durationS))}** | ${fmt(med(r, (x) => (100 * x.received) / Math.max(1, x.load.points)), 1)} % | ${deliv} | ` +
+          `${fmt(med(r, (x) => x.relayCores), 2)} | ${fmt(med(r, (x) => x.loadCores), 2)} | ${fmt(max(r.map((x) => x.relayRssPeakMiB)))} | ${dropsText(allDrops)} |`,
+      );
+    } else {
+      out.push(
+        `| ${c.connections} | **${mpts(med(r, (x) => x.received / x.load.durationS))}** | ${r.map((x) => mpts(x.received / x.load.durationS)).join(', ')} | ` +
+          `${fmt(med(r, (x) => x.load.bytes / x.load.durationS / 1e6))} | ${fmt(med(r, (x) => x.drainS), 1)} | ${deliv} | ` +
+          `${fmt(med(r, (x) => x.relayCores), 2)} | ${fmt(med(r, (x) => x.loadCores), 2)} | ${fmt(max(r.map((x) => x.relayRssPeakMiB)))} | ` +
+          `${dropsText(allDrops)} | ${c.problems.length === 0 && r.length > 0 ? '✓' : '✗'} |`,
+      );
+    }
+  }
+  const bad = s.results.flatMap((c) => c.problems.map((p) => `- ${c.proto} × ${c.connections}, ${p}`));
+  if (bad.length > 0) out.push('', '**Checks that failed**', '', ...bad);
+  return out;
 }
 
 /** ✗ when data was wrong or lost; ✓ otherwise, noting the share of requests refused with 503 (load shed). */
@@ -205,13 +298,45 @@ export function renderResults(r: BenchReport): string {
         'points ÷ (load time + drain time).',
     );
   }
+  if (r.spool) {
+    out.push('', '### (a2) Spool (fsync = "interval") vs memory queues → two nginx sinks', '', ...spoolSection(r.spool));
+  }
+  if (r.udp) {
+    out.push(
+      '',
+      '### (d) UDP intake → two nginx sinks',
+      '',
+      '`[[udp]]` with `database = "bench"` and the two sinks as HTTP outputs (default keys; `read-buffer = 0`, the OS default). ' +
+        '`test/bench/intake-load.ts` (one node process, `dgram`) sends datagrams of whole Telegraf-like lines (≤ 1400 bytes) as fast as ' +
+        'its socket takes them. Received = the relay\'s `influx_relay_udp_datagrams_received_total` and `points_received_total`; kernel ' +
+        'drops = the `drops` column of /proc/net/udp for the listener\'s socket (receive buffer full). Medians of the runs.',
+      '',
+      ...intakeSection(r.udp),
+    );
+    out.push(...details('relay.toml used', 'toml', r.udp.relayToml));
+  }
+  if (r.tcp) {
+    out.push(
+      '',
+      '### (e) TCP intake → two nginx sinks',
+      '',
+      '`[[tcp]]` with `database = "bench"` and the two sinks as outputs (default `batch-size-kb` / `batch-delay`). Each client connection ' +
+        '(node `net`) streams a 1 MB chunk of 5000 newline-delimited lines over and over, honouring backpressure, then closes. ' +
+        'Points/s accepted = points the relay counted ÷ load time; verified (✓) when the relay received every point written, ' +
+        'each sink\'s backend delivered all of them after the drain and nothing was dropped.',
+      '',
+      ...intakeSection(r.tcp),
+    );
+    out.push(...details('relay.toml used', 'toml', r.tcp.relayToml));
+  }
   if (r.micro.length > 0) {
     out.push('', '### (c) Micro-benchmarks');
     for (const b of r.micro) out.push(...details(b.name, 'text', b.output));
   }
   if (r.profile) out.push('', '### Relay CPU profile (sink scenario)', ...details('top self time', 'text', r.profile));
   if (r.failures.length > 0) out.push('', '### Not measured', '', ...r.failures.map((f) => `- ${f}`));
-  out.push('', '### Targets', '', ...targets(r), END);
+  if (r.sinks) out.push('', '### Targets', '', ...targets(r));
+  out.push(END);
   return out.join('\n');
 }
 
@@ -230,11 +355,46 @@ const TEMPLATE_TAIL = `
 _Written by hand after a run: what limits the numbers above, and what would move them._
 `;
 
+/** Where each `### ` section goes in the block, by the start of its heading. */
+const SECTION_ORDER = ['Machine', 'Method', '(a) ', '(a2) ', '(b) ', '(d) ', '(e) ', '(c) ', 'Relay CPU profile', 'Not measured', 'Targets'];
+const rank = (heading: string): number => {
+  const i = SECTION_ORDER.findIndex((p) => heading.startsWith(p));
+  return i < 0 ? SECTION_ORDER.length : i;
+};
+
+/** A block's preamble (before the first `### `) and its sections, by heading. */
+function sections(block: string): { pre: string; list: Array<{ heading: string; text: string }> } {
+  const inner = block.replace(START, '').replace(END, '');
+  const parts = inner.split(/\n(?=### )/);
+  const pre = parts[0]?.startsWith('### ') ? '' : (parts.shift() ?? '');
+  return { pre, list: parts.map((p) => ({ heading: p.slice(4, p.indexOf('\n') < 0 ? undefined : p.indexOf('\n')).trim(), text: p.trimEnd() })) };
+}
+
+/**
+ * The new block, keeping the result sections of an older block that this run did not produce (a run of some
+ * scenarios only, BENCH_SCENARIOS): each kept section says which run it came from. "Not measured" is never kept.
+ */
+export function mergeBlocks(old: string, block: string): string {
+  const o = sections(old);
+  const n = sections(block);
+  const date = /\| Date \| ([^|]+) \|/.exec(old)?.[1]?.trim() ?? 'an earlier run';
+  const have = new Set(n.list.map((x) => rank(x.heading)));
+  const kept = o.list
+    .filter((x) => !have.has(rank(x.heading)) && rank(x.heading) >= 2 && !x.heading.startsWith('Not measured'))
+    .map((x) => {
+      const note = `_(kept from the run of ${date}; not re-run this time)_`;
+      const text = x.text.includes('_(kept from the run of') ? x.text : x.text.replace(/\n/, `\n\n${note}\n`);
+      return { heading: x.heading, text };
+    });
+  const all = [...n.list, ...kept].sort((a, b) => rank(a.heading) - rank(b.heading));
+  return START + n.pre.trimEnd() + '\n\n' + all.map((x) => x.text).join('\n\n') + '\n' + END;
+}
+
 /** The document with the generated block replaced (or, for a new document, placed between an intro and an analysis). */
 export function spliceResults(doc: string | undefined, block: string): string {
   if (doc === undefined || doc.trim() === '') return TEMPLATE_HEAD + block + TEMPLATE_TAIL;
   const a = doc.indexOf(START);
   const b = doc.indexOf(END);
   if (a < 0 || b < a) return doc.trimEnd() + '\n\n' + block + '\n';
-  return doc.slice(0, a) + block + doc.slice(b + END.length);
+  return doc.slice(0, a) + mergeBlocks(doc.slice(a, b + END.length), block) + doc.slice(b + END.length);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` (after `make build`): the micro-benchmarks that are built (scanner, spool), then the relay scenarios
-# (dist/test/bench/bench.js: relay → two nginx sinks, relay → two influxd), which rewrite the results block of
+# (dist/test/bench/bench.js: relay → two nginx sinks, relay → two influxd, spool vs memory + backlog replay, UDP and
+# TCP intake), which rewrite the results block of
 # docs/benchmarks.md. BENCH_QUICK=1 is a smoke run (1 run × 3 s per case) that leaves docs/ alone; the other
 # BENCH_* settings are listed at the top of test/bench/bench.ts.
 #
