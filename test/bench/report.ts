@@ -387,7 +387,8 @@ export function mergeBlocks(old: string, block: string): string {
       return { heading: x.heading, text };
     });
   const all = [...n.list, ...kept].sort((a, b) => rank(a.heading) - rank(b.heading));
-  return START + n.pre.trimEnd() + '\n\n' + all.map((x) => x.text).join('\n\n') + '\n' + END;
+  const parts = [n.pre, ...all.map((x) => x.text)].map((t) => t.trim()).filter((t) => t !== '');
+  return START + '\n' + parts.join('\n\n') + '\n' + END;
 }
 
 /** The document with the generated block replaced (or, for a new document, placed between an intro and an analysis). */
