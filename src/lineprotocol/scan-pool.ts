@@ -94,9 +94,14 @@ export class ScanPool {
     });
   }
 
+  /** Stops the threads; a scan still on one fails (its request gets a 500) rather than waiting forever. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
+    for (const t of this.threads) {
+      for (const p of t.pending.values()) p.reject(new Error('the scan pool was closed'));
+      t.pending.clear();
+    }
     this.threads.length = 0;
   }
 }

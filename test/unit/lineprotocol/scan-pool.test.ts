@@ -59,3 +59,15 @@ test('many concurrent scans each get their own answer', async () => {
   const results = await Promise.all(bodies.map((t) => pool.scan(owned(t), 'n')));
   results.forEach((r, k) => assert.equal(r.points, 600 + k));
 });
+
+test('closing the pool fails a scan still on a thread instead of leaving it pending', async () => {
+  const p = new ScanPool(1);
+  p.start();
+  const text = Array.from({ length: 20000 }, (_, i) => line(i)).join('');
+  const pending = p.scan(owned(text), 'n');
+  await p.close();
+  await pending.then(
+    (r) => assert.equal(r.points, 20000, 'finished before the close: fine too'),
+    (err: Error) => assert.match(err.message, /closed/),
+  );
+});
