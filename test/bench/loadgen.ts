@@ -53,10 +53,18 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
     '--engine', o.engine,
     ...(o.unique ? ['--unique', '--ts-start', String(o.tsStartNs ?? 0)] : []),
   ];
+  return runJsonChild<LoadResult>(argv, 'load', 'load generator');
+}
+
+/**
+ * Runs a node script as its own process (recorded by PID, killed with the bench) and resolves with the JSON object on
+ * the last line it prints.
+ */
+export function runJsonChild<T>(argv: readonly string[], pidLabel: string, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     track(child);
-    recordPid(child.pid, 'load');
+    recordPid(child.pid, pidLabel);
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -64,8 +72,8 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
     child.once('error', reject);
     child.once('close', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`load generator failed (exit ${code}):\n${err}${out}`));
-      resolve(JSON.parse(last) as LoadResult);
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${what} failed (exit ${code}):\n${err}${out}`));
+      resolve(JSON.parse(last) as T);
     });
   });
 }

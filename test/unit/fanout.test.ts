@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SubmitOutcome } from '../../src/backends/backend.js';
-import { decide, parseConsistency, requiredDeliveries } from '../../src/fanout.js';
+import { makeBatch } from '../../src/batch.js';
+import { decide, FanOut, parseConsistency, requiredDeliveries } from '../../src/fanout.js';
+import { MemoryQueue } from '../../src/queue/memory-queue.js';
+import { testBackend } from '../helpers/backend-fixture.js';
 
 const delivered: SubmitOutcome = { kind: 'delivered' };
 const queued: SubmitOutcome = { kind: 'queued', reason: 'retrying' };
@@ -51,19 +54,8 @@ test('consistency levels', () => {
 
 describe('FanOut.write: all or nothing', () => {
   test('a batch one backend has no room for goes to no backend, and the client hears 503', async () => {
-    const { Backend } = await import('../../src/backends/backend.js');
-    const { FanOut } = await import('../../src/fanout.js');
-    const { MemoryQueue } = await import('../../src/queue/memory-queue.js');
-    const { RelayMetrics } = await import('../../src/telemetry/metrics.js');
-    const { makeBatch } = await import('../../src/batch.js');
-    const pino = (await import('pino')).default;
-    const metrics = new RelayMetrics({ processMetrics: false });
     const hang = { send: () => new Promise<never>(() => undefined), close: async () => {}, destroy: async () => {} };
-    const make = (name: string, capacity: number) =>
-      new Backend(
-        { name, location: 'http://127.0.0.1:1/write', timeoutMs: 50, retry: true, maxBatchBytes: 1 << 20, initialDelayMs: 5, maxDelayMs: 20, deadLetterAfterMs: 3_600_000, maxInFlight: 1, connections: 1, skipTlsVerification: false },
-        { queue: new MemoryQueue(capacity), logger: pino({ level: 'silent' }), metrics, writer: hang },
-      );
+    const make = (name: string, capacity: number) => testBackend(new MemoryQueue(capacity), hang, { name, timeoutMs: 50 });
     const roomy = make('a', 1 << 20);
     const tight = make('b', 30);
     const fanout = new FanOut([roomy, tight]);

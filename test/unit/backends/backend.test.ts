@@ -4,12 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import pino from 'pino';
-import { Backend, type BackendOptions } from '../../../src/backends/backend.js';
+import type { BackendOptions } from '../../../src/backends/backend.js';
 import type { SentAnswer } from '../../../src/backends/writer.js';
 import { makeBatch, type WriteTarget } from '../../../src/batch.js';
 import { MemoryQueue } from '../../../src/queue/memory-queue.js';
-import { RelayMetrics } from '../../../src/telemetry/metrics.js';
+import { testBackend } from '../../helpers/backend-fixture.js';
 
 const target: WriteTarget = { db: 'db', rp: '', precision: 'n', credentials: {} };
 const batch = (line: string, receivedAt = Date.now()) => makeBatch(target, Buffer.from(`${line}\n`), 1, receivedAt);
@@ -38,24 +37,7 @@ const refused: Script = async () => {
 };
 
 function make(writer: ScriptedWriter, options: Partial<BackendOptions> = {}, capacity = 1 << 20) {
-  const backend = new Backend(
-    {
-      name: 'b',
-      location: 'http://127.0.0.1:1/write',
-      timeoutMs: 1000,
-      retry: true,
-      maxBatchBytes: 1 << 20,
-      initialDelayMs: 5,
-      maxDelayMs: 20,
-      deadLetterAfterMs: 3_600_000,
-      maxInFlight: 1,
-      connections: 1,
-      skipTlsVerification: false,
-      ...options,
-    },
-    { queue: new MemoryQueue(capacity), logger: pino({ level: 'silent' }), metrics: new RelayMetrics({ processMetrics: false }), writer },
-  );
-  return backend;
+  return testBackend(new MemoryQueue(capacity), writer, options);
 }
 
 const until = async (cond: () => boolean, ms = 2000) => {

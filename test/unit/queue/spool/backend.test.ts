@@ -4,12 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import pino from 'pino';
-import { Backend } from '../../../../src/backends/backend.js';
+import type { Backend } from '../../../../src/backends/backend.js';
 import type { SentAnswer } from '../../../../src/backends/writer.js';
 import type { Batch, WriteTarget } from '../../../../src/batch.js';
 import type { Spool } from '../../../../src/queue/spool/spool.js';
-import { RelayMetrics } from '../../../../src/telemetry/metrics.js';
+import { testBackend } from '../../../helpers/backend-fixture.js';
 import { batch, openSpool, tempDir } from './spool-helpers.js';
 
 class ScriptedWriter {
@@ -24,22 +23,7 @@ class ScriptedWriter {
 }
 
 function backend(spool: Spool, writer: ScriptedWriter): Backend {
-  return new Backend(
-    {
-      name: 'b',
-      location: 'http://127.0.0.1:1/write',
-      timeoutMs: 1000,
-      retry: true,
-      maxBatchBytes: 1 << 20,
-      initialDelayMs: 5,
-      maxDelayMs: 20,
-      deadLetterAfterMs: 3_600_000,
-      maxInFlight: 1,
-      connections: 1,
-      skipTlsVerification: false,
-    },
-    { queue: spool.queue('b'), logger: pino({ level: 'silent' }), metrics: new RelayMetrics({ processMetrics: false }), writer },
-  );
+  return testBackend(spool.queue('b'), writer);
 }
 
 const until = async (cond: () => boolean) => {
