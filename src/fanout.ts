@@ -1,109 +1,72 @@
 /**
- * One batch → every backend; every backend's outcome → one answer for the client.
+ * One batch → every backend, in one admission step: the batch goes into every backend's queue or, when some queue
+ * has no room under `when-full = reject`, into none (so a 503 never leaves the replicas apart: the client's retry
+ * brings it to all). With the spool, the batch is appended to the listener's log once, before any backend takes it;
+ * nothing that is not on disk is acknowledged. The client's answer is then decided in one place (answer.ts).
  *
- * The answer is a documented function of all outcomes (docs/operations.md), never of which backend was fastest:
- * 0. some backend's queue has no room for it                             → 503, and no backend takes it
- * 1. some backend can neither deliver nor queue the batch (queue full, buffering off and the write failed,
- *    shutting down)                                                        → 503 + Retry-After
- * 2. else some backend refused it with a non-retryable 4xx                 → that status and body (first such backend
- *                                                                          in config order)
- * 3. else fewer backends delivered (within `timeout`) than the consistency level needs → 503 + Retry-After
- *    (the batch stays queued everywhere; a client retry is harmless because writes are idempotent)
- * 4. else                                                                  → 204
+ * Sources reach the backends only through this class: admission, room (for streaming backpressure) and health.
  */
 import type { Batch } from './batch.js';
-import type { Backend, SubmitOutcome } from './backends/backend.js';
+import { answer, unavailable, type Consistency, type FanOutResult } from './answer.js';
+import type { Backend, BackendHealth, Ticket } from './backends/backend.js';
 import type { Journal } from './queue/queue.js';
 
-export const CONSISTENCY_LEVELS = ['any', 'one', 'quorum', 'all'] as const;
-export type Consistency = (typeof CONSISTENCY_LEVELS)[number];
-
-export function parseConsistency(value: string | null | undefined): Consistency | undefined {
-  return (CONSISTENCY_LEVELS as readonly string[]).includes(value ?? '') ? (value as Consistency) : undefined;
-}
-
-/** How many backends must have delivered: 'any' counts a queued batch as accepted. */
-export function requiredDeliveries(level: Consistency, backends: number): number {
-  switch (level) {
-    case 'any':
-      return 0;
-    case 'one':
-      return Math.min(1, backends);
-    case 'quorum':
-      return Math.floor(backends / 2) + 1;
-    case 'all':
-      return backends;
-  }
-}
-
-export type FanOutResult =
-  | { readonly kind: 'accepted'; readonly status: 204; readonly delivered: number }
-  | { readonly kind: 'unavailable'; readonly status: 503; readonly error: string; readonly retryAfterSeconds: number }
-  | { readonly kind: 'rejected'; readonly status: number; readonly backendBody: string; readonly backend: string };
-
-/** Seconds a client is asked to wait before retrying a 503. */
-const RETRY_AFTER_SECONDS = 1;
+export { decide, parseConsistency, requiredDeliveries, type Consistency, type FanOutResult } from './answer.js';
 
 export class FanOut {
-  /** With a journal (the spool), a batch is on disk before any backend takes it; nothing else acknowledges it. */
+  private readonly names: readonly string[];
+
   constructor(
-    readonly backends: readonly Backend[],
+    private readonly backends: readonly Backend[],
+    /** How long a client waits for backends still in flight before they count as queued (answer-timeout). */
+    private readonly answerTimeoutMs: number,
+    /** With a journal (the spool), a batch is on disk before any backend takes it; nothing else acknowledges it. */
     private readonly journal?: Journal,
-  ) {}
+  ) {
+    this.names = backends.map((b) => b.name);
+  }
+
+  get size(): number {
+    return this.backends.length;
+  }
+
+  /** Whether a new write would be taken by every backend now. */
+  get hasRoom(): boolean {
+    return this.backends.every((b) => b.acceptingWrites);
+  }
 
   /** Resolves when every backend has room: streaming sources (TCP) pause their sockets until then. */
   async waitForRoom(): Promise<void> {
     await Promise.all(this.backends.map((b) => b.waitForRoom()));
   }
 
+  health(): BackendHealth[] {
+    return this.backends.map((b) => b.health());
+  }
+
   async write(batch: Batch, level: Consistency): Promise<FanOutResult> {
-    // All or nothing: a batch that some backend's queue cannot take goes to none, so a 503 never leaves the replicas
-    // apart (the client's retry brings it to all). Checking and offering happen in one tick: nothing slips between.
-    if (!this.journal) {
-      const full = this.backends.filter((b) => !b.hasRoomFor(batch.body.length));
-      if (full.length > 0) {
-        for (const b of full) b.refused(batch);
-        const names = full.map((b) => b.name).join(', ');
-        return { kind: 'unavailable', status: 503, error: `write not accepted: queue full for ${names}; nothing was queued, retry later`, retryAfterSeconds: RETRY_AFTER_SECONDS };
-      }
-    }
+    const admitted = await this.admit(batch, level !== 'any');
+    if (!Array.isArray(admitted)) return admitted;
+    return answer(this.names, admitted, level, this.answerTimeoutMs);
+  }
+
+  /** Every backend takes the batch, or none does (the refusal says why). */
+  private async admit(batch: Batch, untilDelivered: boolean): Promise<Ticket[] | FanOutResult> {
     if (this.journal) {
       try {
         await this.journal.append(batch);
       } catch (err) {
         // Spool full (when-full = reject) or a disk error: nothing of the batch was kept, so the client must retry.
-        return { kind: 'unavailable', status: 503, error: `write not accepted: ${(err as Error).message}`, retryAfterSeconds: RETRY_AFTER_SECONDS };
+        return unavailable(`write not accepted: ${(err as Error).message}`);
+      }
+    } else {
+      // Checking and taking happen in one tick: nothing slips between.
+      const full = this.backends.filter((b) => !b.fits(batch.body.length));
+      if (full.length > 0) {
+        for (const b of full) b.refused(batch.body.length);
+        return unavailable(`write not accepted: queue full for ${full.map((b) => b.name).join(', ')}; nothing was queued, retry later`);
       }
     }
-    const needDelivery = level !== 'any';
-    const outcomes = await Promise.all(this.backends.map((b) => b.submit(batch, needDelivery)));
-    return decide(this.backends.map((b) => b.name), outcomes, level);
+    return this.backends.map((b) => b.take(batch, untilDelivered));
   }
-}
-
-/** The pure decision table, exported for tests. */
-export function decide(names: readonly string[], outcomes: readonly SubmitOutcome[], level: Consistency): FanOutResult {
-  const failures: string[] = [];
-  let rejected: { status: number; body: string; backend: string } | undefined;
-  let delivered = 0;
-  outcomes.forEach((o, i) => {
-    if (o.kind === 'failed') failures.push(o.detail);
-    else if (o.kind === 'rejected') rejected ??= { status: o.status, body: o.body, backend: names[i] ?? '' };
-    else if (o.kind === 'delivered') delivered++;
-  });
-  if (failures.length > 0) {
-    return { kind: 'unavailable', status: 503, error: `write not accepted by every backend: ${failures.join('; ')}`, retryAfterSeconds: RETRY_AFTER_SECONDS };
-  }
-  if (rejected) return { kind: 'rejected', status: rejected.status, backendBody: rejected.body, backend: rejected.backend };
-  const required = requiredDeliveries(level, outcomes.length);
-  if (delivered < required) {
-    return {
-      kind: 'unavailable',
-      status: 503,
-      error: `consistency ${level} not met: ${delivered} of ${outcomes.length} backends delivered within the timeout ` +
-        `(${required} required); the write stays queued for every backend, and retrying it is safe`,
-      retryAfterSeconds: RETRY_AFTER_SECONDS,
-    };
-  }
-  return { kind: 'accepted', status: 204, delivered };
 }

@@ -76,7 +76,7 @@ export class Relay {
             requestTimeoutMs: l.requestTimeoutMs,
             idleTimeoutMs: l.idleTimeoutMs,
             pingStatus: l.defaultPingResponse,
-            backendsNamed: (name) => this.backends.filter((b) => b.name === name),
+            backendsNamed: (name) => this.backends.filter((b) => b.name === name).map((b) => b.health()),
             scanner: this.scanPool,
           },
           fanout,
@@ -102,9 +102,17 @@ export class Relay {
     // Dead letters sit beside the spool (not inside a listener's log directory, where they would be junk to recovery).
     const deadLetters = (o: HttpOutputConfig) =>
       this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', `${spoolDirName(listener)}.${spoolDirName(o.name)}.lp`) : undefined;
-    const backends = outputs.map((o) => backendFromConfig(o, logger, this.metrics, spool?.queue(o.name), deadLetters(o)));
+    const backends = outputs.map((o) =>
+      backendFromConfig(o, {
+        logger,
+        metrics: this.metrics,
+        whenFull: this.config.whenFull,
+        ...(spool ? { queue: spool.queue(o.name) } : {}),
+        ...(deadLetters(o) ? { defaultDeadLetterFile: deadLetters(o)! } : {}),
+      }),
+    );
     this.backends.push(...backends);
-    return new FanOut(backends, spool);
+    return new FanOut(backends, this.config.answerTimeoutMs, spool);
   }
 
   private spoolPath(listener: string): string | undefined {

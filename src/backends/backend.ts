@@ -1,45 +1,37 @@
 /**
- * One InfluxDB backend: it owns its queue, its sender loop, its backoff and its HTTP pool, so a slow or dead backend
- * never slows another.
- *
- * A submitted batch waits (up to the output `timeout`) for the first answer that settles its fate for the client:
- * delivered, rejected (a non-retryable 4xx) or queued (a retryable failure, a backlog, or the timeout). Nothing here
- * sleeps or polls: the sender runs on offer, on completion and on the backoff timer.
+ * One InfluxDB backend: it owns its queue (and the room in it), its sender loop with its backoff, and its HTTP pool,
+ * so a slow or dead backend never slows another. This file composes them and reports health; the loop is
+ * sender.ts, admission under `when-full` is room.ts, and the clients waiting on a batch are deliveries.ts.
  */
 import type { Batch } from '../batch.js';
-import type { BatchQueue, Lease } from '../queue/queue.js';
+import type { WhenFull } from '../config/types.js';
+import type { BatchQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LogThrottle, redactUrl } from '../telemetry/logger.js';
+import { redactText } from '../telemetry/redact.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
-import { retryDelayMs } from './backoff.js';
 import type { DeadLetterSink } from './dead-letters.js';
-import { classify, parseRetryAfter, type Classified } from './outcome.js';
-import { Writer, type SentAnswer } from './writer.js';
+import { Deliveries, type Fate } from './deliveries.js';
+import { Room } from './room.js';
+import { Sender, type BackendState } from './sender.js';
+import type { Writer } from './writer.js';
+
+export type { Fate } from './deliveries.js';
+export type { BackendState } from './sender.js';
 
 export interface BackendOptions {
   readonly name: string;
+  /** For /health (credentials redacted). */
   readonly location: string;
-  readonly timeoutMs: number;
-  /** 0: no retry; a write is tried once. */
+  /** false: no queue to retry from; a write is tried once (buffer-size-mb = 0). */
   readonly retry: boolean;
   readonly maxBatchBytes: number;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
   readonly deadLetterAfterMs: number;
   readonly maxInFlight: number;
-  readonly connections: number;
-  readonly skipTlsVerification: boolean;
-  readonly httpUser?: string;
-  readonly httpPass?: string;
+  readonly whenFull: WhenFull;
 }
-
-export type SubmitOutcome =
-  | { readonly kind: 'delivered' }
-  | { readonly kind: 'queued'; readonly reason: 'backlog' | 'retrying' | 'timeout' }
-  | { readonly kind: 'rejected'; readonly status: number; readonly body: string; readonly reason: string }
-  | { readonly kind: 'failed'; readonly reason: 'queue-full' | 'unavailable' | 'closing'; readonly detail: string };
-
-export type BackendState = 'up' | 'down' | 'catching-up';
 
 export interface BackendHealth {
   readonly name: string;
@@ -54,10 +46,9 @@ export interface BackendHealth {
   readonly lastError?: { readonly at: string; readonly message: string };
 }
 
-interface Waiter {
-  readonly resolve: (o: SubmitOutcome) => void;
-  readonly untilDelivered: boolean;
-  readonly timer: NodeJS.Timeout;
+/** Where the batches a backend will never get are recorded, so the replica can be repaired (the ledger). */
+export interface MissedWindowSink {
+  record(backend: string, batch: Batch, reason: string): void;
 }
 
 export interface BackendDeps {
@@ -65,34 +56,33 @@ export interface BackendDeps {
   readonly logger: Logger;
   readonly metrics: RelayMetrics;
   readonly deadLetters?: DeadLetterSink;
+  readonly missed?: MissedWindowSink;
   /** The HTTP side: from-config builds it from the output (v1 or v2 API, TLS); tests inject a scripted one. */
-  readonly writer?: Pick<Writer, 'send' | 'close' | 'destroy'>;
+  readonly writer: Pick<Writer, 'send' | 'destroy'>;
 }
 
-/** A backlog whose oldest batch is younger than this is just batching, not catching up. */
-const CAUGHT_UP_AGE_MS = 1000;
+/** A batch admitted to one backend, as the client's answer sees it. */
+export interface Ticket {
+  readonly fate: Promise<Fate>;
+  /** What the fate counts as if still unknown at the answer deadline; none: it settles within the backend timeout. */
+  readonly late?: Fate;
+  /** The answer no longer waits. */
+  readonly cancel: () => void;
+}
+
+const settled = (fate: Fate): Ticket => ({ fate: Promise.resolve(fate), cancel: () => undefined });
 
 export class Backend {
   readonly name: string;
   private readonly queue: BatchQueue;
-  private readonly writer: Pick<Writer, 'send' | 'close' | 'destroy'>;
+  private readonly room: Room;
+  private readonly sender: Sender;
+  private readonly deliveries = new Deliveries();
+  private readonly writer: Pick<Writer, 'send' | 'destroy'>;
   private readonly log: Logger;
   private readonly throttle = new LogThrottle();
-  private readonly waiters = new Map<Batch, Waiter>();
-  private inFlight = 0;
-  private attempt = 0;
-  private backoffTimer: NodeJS.Timeout | undefined;
-  /** After a 5xx on a merged request, send one batch at a time so that a poison batch is found and set aside alone. */
-  private isolate = false;
-  private wasDown = false;
   private closing = false;
-  private destroyed = false;
-  private drained: (() => void) | undefined;
-  private lastError: { at: string; message: string } | undefined;
-  private roomWaiters: Array<() => void> = [];
-  /** Size of the largest batch refused for want of room: until that much is free, the backend is full. */
-  private neededRoom = 0;
-  private readonly m: ReturnType<Backend['bindMetrics']>;
+  private readonly m;
 
   constructor(
     private readonly options: BackendOptions,
@@ -101,265 +91,88 @@ export class Backend {
     this.name = options.name;
     this.queue = deps.queue;
     this.log = deps.logger.child({ component: 'backend', backend: options.name });
-    this.writer =
-      deps.writer ??
-      new Writer({
-        location: options.location,
-        timeoutMs: options.timeoutMs,
-        connections: options.connections,
-        skipTlsVerification: options.skipTlsVerification,
-        httpUser: options.httpUser,
-        httpPass: options.httpPass,
-      });
-    this.m = this.bindMetrics();
+    this.writer = deps.writer;
+    const { metrics } = deps;
+    this.m = {
+      up: metrics.backendUp.labels(options.name),
+      delivered: metrics.backendPointsDelivered.labels(options.name),
+      duration: metrics.backendRequestDuration.labels(options.name),
+    };
     this.m.up.set(1);
-    this.queue.onLeasable?.(() => this.pump());
+    this.room = new Room(this.queue, options.whenFull, (batches, reason) =>
+      this.dropped(batches, batches.reduce((n, b) => n + b.points, 0), reason, `queue full (${this.queue.capacityBytes} bytes): when-full = drop-oldest`),
+    );
+    this.sender = new Sender(
+      options,
+      {
+        queue: this.queue,
+        writer: this.writer,
+        deliveries: this.deliveries,
+        log: this.log,
+        observe: (seconds, verdict) => {
+          this.m.duration.observe(seconds);
+          metrics.backendRequests.labels(options.name, verdict).inc();
+        },
+        delivered: (points) => this.m.delivered.inc(points),
+        dropped: (batches, points, reason, message) => this.dropped(batches, points, reason, message),
+        deadLetter: (batch, message) => this.deadLetter(batch, message),
+        changed: () => {
+          this.room.changed();
+          this.m.up.set(this.sender.state(this.queue) === 'down' ? 0 : 1);
+        },
+      },
+      redactText,
+    );
+    this.queue.onLeasable?.(() => this.sender.pump());
   }
 
   /** Starts sending a backlog the queue already holds (a spool replaying after a restart). */
   start(): void {
-    this.pump();
+    this.sender.pump();
   }
 
-  private bindMetrics() {
-    const { metrics } = this.deps;
-    const name = this.options.name;
-    return {
-      up: metrics.backendUp.labels(name),
-      delivered: metrics.backendPointsDelivered.labels(name),
-      duration: metrics.backendRequestDuration.labels(name),
-      requests: (outcome: string) => metrics.backendRequests.labels(name, outcome),
-      dropped: (reason: string) => metrics.backendPointsDropped.labels(name, reason),
-    };
-  }
-
-  /** Accepts a batch into this backend's queue and tells when its fate is known, within the output timeout. */
-  submit(batch: Batch, untilDelivered = false): Promise<SubmitOutcome> {
-    if (this.closing) return Promise.resolve({ kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
-    if (this.queue.offer(batch) === 'full') {
-      this.refused(batch);
-      this.m.dropped('queue-full').inc(batch.points);
-      return Promise.resolve({
-        kind: 'failed',
-        reason: 'queue-full',
-        detail: `backend ${this.name} queue is full (${this.queue.bytes} of ${this.queue.capacityBytes} bytes)`,
-      });
-    }
-    // A backend in backoff will not answer soon: the batch is safe in the queue, say so now.
-    if (this.options.retry && this.backoffTimer && !untilDelivered) {
-      return Promise.resolve({ kind: 'queued', reason: 'retrying' });
-    }
-    const result = new Promise<SubmitOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(batch);
-        resolve(
-          this.options.retry
-            ? { kind: 'queued', reason: 'timeout' }
-            : { kind: 'failed', reason: 'unavailable', detail: `backend ${this.name} did not answer within ${this.options.timeoutMs} ms` },
-        );
-      }, this.options.timeoutMs);
-      this.waiters.set(batch, { resolve, untilDelivered, timer });
-    });
-    this.pump();
-    return result;
+  /** Whether the batch would be taken as it is: the fan-out asks every backend before any takes it. */
+  fits(bytes: number): boolean {
+    return this.closing || this.room.fits(bytes); // a closing backend refuses in take(), saying why
   }
 
   /** Remembers a batch refused for want of room: the backend reports full until that much is free. */
-  refused(batch: Batch): void {
-    this.neededRoom = Math.max(this.neededRoom, batch.body.length);
+  refused(bytes: number): void {
+    this.room.refused(bytes);
   }
 
-  /** Starts requests while there is pending work, room in flight, and no backoff. */
-  private pump(): void {
-    if (this.destroyed) return;
-    while (this.inFlight < this.options.maxInFlight && !this.backoffTimer && this.queue.pending > 0) {
-      const lease = this.queue.lease(this.isolate ? 0 : this.options.maxBatchBytes);
-      if (!lease) break;
-      this.inFlight++;
-      void this.send(lease);
-    }
-    if (this.drained && this.queue.length === 0) this.drained();
-    if (this.neededRoom > 0 && this.freeBytes >= this.neededRoom) this.neededRoom = 0;
-    if (this.roomWaiters.length > 0 && this.acceptingWrites) {
-      const waiters = this.roomWaiters;
-      this.roomWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Whether a batch of this size would be taken now (the fan-out asks every backend before offering to any). */
-  hasRoomFor(bytes: number): boolean {
-    return !this.closing && this.freeBytes >= bytes;
+  /** Takes the batch into this backend's queue; the ticket tells its client what became of it. */
+  take(batch: Batch, untilDelivered: boolean): Ticket {
+    if (this.closing) return settled({ kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
+    if (this.room.take(batch) === 'missed') return settled({ kind: 'missed', reason: 'queue-full' });
+    // A backend in backoff will not answer soon: the batch is safe in the queue, say so now.
+    if (this.sender.retrying && !untilDelivered) return settled({ kind: 'queued', reason: 'retrying' });
+    const fate = this.deliveries.wait(batch, untilDelivered);
+    this.sender.pump();
+    return {
+      fate,
+      ...(this.options.retry ? { late: { kind: 'queued', reason: 'in-flight' } as const } : {}),
+      cancel: () => this.deliveries.forget(batch),
+    };
   }
 
   /** Resolves once the queue has room again (at once if it has): how a streaming source applies backpressure. */
   waitForRoom(): Promise<void> {
-    if (this.acceptingWrites || this.destroyed) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    return this.room.waitForRoom();
   }
 
-  private async send(lease: Lease): Promise<void> {
-    const first = lease.batches[0]!;
-    const started = performance.now();
-    let answer: SentAnswer | undefined;
-    let error: (Error & { code?: string }) | undefined;
-    try {
-      answer = await this.writer.send(
-        first.target,
-        lease.batches.length === 1 ? first.body : lease.batches.map((b) => b.body),
-      );
-    } catch (err) {
-      error = err as Error & { code?: string };
-    }
-    this.inFlight--;
-    this.m.duration.observe((performance.now() - started) / 1000);
-    const verdict = classify(answer, error);
-    this.m.requests(verdict.verdict).inc();
-    try {
-      this.settle(lease, verdict, answer, error);
-    } catch (err) {
-      // A bug here must not wedge the sender loop: log it loudly and keep the queue moving.
-      this.log.error({ err }, 'BUG: settling a backend answer failed');
-    }
-    this.pump();
-  }
-
-  private settle(lease: Lease, verdict: Classified, answer: SentAnswer | undefined, error: Error | undefined): void {
-    switch (verdict.verdict) {
-      case 'ok':
-        this.queue.ack(lease);
-        this.recovered();
-        this.m.delivered.inc(lease.points);
-        this.isolate = false;
-        this.resolveAll(lease, { kind: 'delivered' });
-        return;
-      case 'drop':
-      case 'reject': {
-        this.queue.ack(lease);
-        this.recovered();
-        this.m.dropped(verdict.reason).inc(lease.points);
-        const status = answer?.status ?? 0;
-        const body = answer?.body ?? '';
-        this.logThrottled(verdict.reason, 'warn', { status, reason: verdict.reason, points: lease.points, db: lease.batches[0]!.target.db, answer: body.slice(0, 512) }, 'backend refused a batch; it is not retried');
-        this.resolveAll(lease, { kind: 'rejected', status, body, reason: verdict.reason });
-        return;
-      }
-      case 'retry':
-        this.failed(lease, verdict, answer, error);
-        return;
-    }
-  }
-
-  private failed(lease: Lease, verdict: Classified, answer: SentAnswer | undefined, error: Error | undefined): void {
-    const message = answer ? `HTTP ${answer.status}: ${answer.body.slice(0, 256)}` : `${verdict.reason}: ${error?.message ?? 'unknown error'}`;
-    this.lastError = { at: new Date().toISOString(), message };
-    this.m.up.set(0);
-    this.wasDown = true;
-    if (!this.options.retry) {
-      this.queue.ack(lease);
-      this.m.dropped('no-retry').inc(lease.points);
-      this.logThrottled('no-retry', 'warn', { reason: verdict.reason, error: message, points: lease.points }, 'backend write failed and buffering is off (buffer-size-mb = 0): batch not retried');
-      this.resolveAll(lease, { kind: 'failed', reason: 'unavailable', detail: `backend ${this.name}: ${message}` });
-      return;
-    }
-    // A backend that answers (5xx, timeout) but keeps failing one batch is not down: the batch is poison.
-    const answered = verdict.reason !== 'network';
-    const age = Date.now() - lease.batches[0]!.receivedAt;
-    if (answered && age > this.options.deadLetterAfterMs && lease.batches.length === 1) {
-      this.queue.ack(lease);
-      this.deadLetter(lease, message);
-      this.resolveAll(lease, { kind: 'failed', reason: 'unavailable', detail: `backend ${this.name}: ${message}` });
-      this.scheduleRetry(undefined);
-      return;
-    }
-    if (answered && lease.batches.length > 1) this.isolate = true;
-    this.queue.release(lease);
-    this.logThrottled('retry', 'warn', { reason: verdict.reason, error: message, attempt: this.attempt + 1, queueBytes: this.queue.bytes }, 'backend write failed; will retry');
-    for (const b of lease.batches) {
-      const w = this.waiters.get(b);
-      if (w && !w.untilDelivered) this.resolveOne(b, { kind: 'queued', reason: 'retrying' });
-    }
-    this.scheduleRetry(answer?.retryAfter);
-  }
-
-  private scheduleRetry(retryAfter: string | undefined): void {
-    if (this.backoffTimer || this.destroyed) return;
-    const delay = retryDelayMs(
-      this.attempt++,
-      { initialMs: this.options.initialDelayMs, maxMs: this.options.maxDelayMs },
-      parseRetryAfter(retryAfter),
-    );
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = undefined;
-      // Nothing left to retry (the failing batch was dead-lettered): no evidence the backend is down any more, and a
-      // 'down' state would keep it out of the read pool until some later write went through.
-      if (this.queue.pending === 0 && this.inFlight === 0) {
-        this.attempt = 0;
-        this.m.up.set(1);
-      }
-      this.pump();
-    }, delay);
-  }
-
-  private recovered(): void {
-    if (this.attempt > 0) this.log.info({ attempts: this.attempt, queueBytes: this.queue.bytes }, 'backend recovered');
-    this.attempt = 0;
-    this.m.up.set(1);
-  }
-
-  private deadLetter(lease: Lease, message: string): void {
-    this.m.dropped('dead-letter').inc(lease.points);
-    const batch = lease.batches[0]!;
-    this.log.error(
-      { points: lease.points, db: batch.target.db, ageMs: Date.now() - batch.receivedAt, error: message },
-      'batch kept failing past dead-letter-after: dead-lettered',
-    );
-    this.deps.deadLetters?.write(this.name, batch, message).catch((err: unknown) => {
-      this.log.error({ err }, 'could not write the dead-letter file');
-    });
-  }
-
-  private resolveAll(lease: Lease, outcome: SubmitOutcome): void {
-    for (const b of lease.batches) this.resolveOne(b, outcome);
-  }
-
-  private resolveOne(batch: Batch, outcome: SubmitOutcome): void {
-    const w = this.waiters.get(batch);
-    if (!w) return;
-    clearTimeout(w.timer);
-    this.waiters.delete(batch);
-    w.resolve(outcome);
-  }
-
-  private logThrottled(key: string, level: 'warn' | 'error', fields: Record<string, unknown>, msg: string): void {
-    const suppressed = this.throttle.admit(key);
-    if (suppressed === undefined) return;
-    this.log[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+  /** Whether a new write would be taken: the load balancer's signal. */
+  get acceptingWrites(): boolean {
+    return !this.closing && this.room.accepting;
   }
 
   get state(): BackendState {
-    if (this.attempt > 0) return 'down';
-    if (this.queue.catchingUp) return 'catching-up';
-    if (this.wasDown) {
-      const oldest = this.queue.oldestReceivedAt();
-      if (oldest !== undefined && Date.now() - oldest > CAUGHT_UP_AGE_MS) return 'catching-up';
-      this.wasDown = false;
-    }
-    return 'up';
-  }
-
-  /** Whether a new write would find room: the load balancer's signal. */
-  get acceptingWrites(): boolean {
-    if (this.closing) return false;
-    return this.freeBytes >= Math.max(this.neededRoom, Math.min(this.queue.capacityBytes / 20, 1024 * 1024));
-  }
-
-  private get freeBytes(): number {
-    return this.queue.capacityBytes - this.queue.bytes;
+    return this.sender.state(this.queue);
   }
 
   health(): BackendHealth {
     const oldest = this.queue.oldestReceivedAt();
+    const lastError = this.sender.lastError;
     return {
       name: this.name,
       location: redactUrl(this.options.location),
@@ -369,13 +182,26 @@ export class Backend {
       queueBatches: this.queue.length,
       queueCapacityBytes: this.queue.capacityBytes,
       oldestBatchAgeMs: oldest === undefined ? 0 : Date.now() - oldest,
-      inFlight: this.inFlight,
-      ...(this.lastError ? { lastError: this.lastError } : {}),
+      inFlight: this.sender.inFlight,
+      ...(lastError ? { lastError } : {}),
     };
   }
 
-  get queueBytes(): number {
-    return this.queue.bytes;
+  /** Data this backend will never get: counted, logged (throttled), recorded as a missed window. */
+  private dropped(batches: readonly Batch[], points: number, reason: string, message: string): void {
+    this.deps.metrics.backendPointsDropped.labels(this.name, reason).inc(points);
+    for (const b of batches) this.deps.missed?.record(this.name, b, reason);
+    const suppressed = this.throttle.admit(reason);
+    if (suppressed === undefined) return;
+    const fields = { reason, points, batches: batches.length, db: batches[0]?.target.db, error: message };
+    this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, 'batches dropped for this backend: recorded as missed');
+  }
+
+  private deadLetter(batch: Batch, message: string): void {
+    this.log.error({ points: batch.points, db: batch.target.db, ageMs: Date.now() - batch.receivedAt, error: message }, 'batch set aside for good: dead-lettered');
+    this.deps.deadLetters?.write(this.name, batch, message).catch((err: unknown) => {
+      this.log.error({ err }, 'could not write the dead-letter file');
+    });
   }
 
   /**
@@ -384,33 +210,22 @@ export class Backend {
    */
   async close(deadlineMs: number): Promise<{ batches: number; bytes: number }> {
     this.closing = true;
-    if (this.queue.length > 0) {
-      // While draining, retry promptly: the deadline is what bounds us now.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadlineMs - Date.now()));
-        this.drained = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.pump();
-      });
-    }
+    this.room.close();
+    await this.sender.drain(deadlineMs);
     return this.destroy();
   }
 
-  /** Aborts everything now. Idempotent. */
+  /** Aborts everything now. What a memory queue still holds is recorded as missed. Idempotent. */
   async destroy(): Promise<{ batches: number; bytes: number }> {
     this.closing = true;
-    this.destroyed = true;
-    this.drained = undefined;
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    this.backoffTimer = undefined;
-    for (const [batch] of this.waiters) {
-      this.resolveOne(batch, { kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
-    }
-    for (const w of this.roomWaiters.splice(0)) w();
+    this.room.close();
+    this.sender.stop();
+    this.deliveries.settleAll({ kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
+    const left = { batches: this.queue.length, bytes: this.queue.bytes };
+    const held = this.queue.abandon?.() ?? [];
+    if (held.length > 0) this.dropped(held, held.reduce((n, b) => n + b.points, 0), 'shutdown', 'shutdown deadline passed');
     // Destroying the pool aborts the requests in flight.
     await this.writer.destroy().catch(() => undefined);
-    return { batches: this.queue.length, bytes: this.queue.bytes };
+    return left;
   }
 }

@@ -1,39 +1,39 @@
 /** Builds a Backend, with its own queue, writer and dead-letter file, from an output section of the config. */
 import { readFileSync } from 'node:fs';
-import type { HttpOutputConfig } from '../config/types.js';
+import type { HttpOutputConfig, WhenFull } from '../config/types.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import type { BatchQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
-import { Backend } from './backend.js';
+import { Backend, type MissedWindowSink } from './backend.js';
 import { FileDeadLetters } from './dead-letters.js';
 import { Writer } from './writer.js';
 
 const MB = 1024 * 1024;
 const KB = 1024;
 
-/**
- * `queue`: the backend's view of a spool, when there is one; a memory queue of `buffer-size-mb` otherwise.
- * A spooled backend always retries: its writes are on disk, and giving up on them would only lose them.
- */
-export function backendFromConfig(
-  cfg: HttpOutputConfig,
-  logger: Logger,
-  metrics: RelayMetrics,
-  queue?: BatchQueue,
+export interface BackendContext {
+  readonly logger: Logger;
+  readonly metrics: RelayMetrics;
+  readonly whenFull: WhenFull;
+  /** The backend's view of the listener's spool, when there is one; a memory queue of `buffer-size-mb` otherwise. */
+  readonly queue?: BatchQueue;
   /** Where dead letters go when `dead-letter-file` is not set (the spool's directory, when there is one). */
-  defaultDeadLetterFile?: string,
-): Backend {
-  const deadLetterFile = cfg.deadLetterFile ?? defaultDeadLetterFile;
+  readonly defaultDeadLetterFile?: string;
+  readonly missed?: MissedWindowSink;
+}
+
+/** A spooled backend always retries: its writes are on disk, and giving up on them would only lose them. */
+export function backendFromConfig(cfg: HttpOutputConfig, ctx: BackendContext): Backend {
+  const deadLetterFile = cfg.deadLetterFile ?? ctx.defaultDeadLetterFile;
   const maxBatchBytes = cfg.maxBatchKb * KB;
-  const retry = queue !== undefined || cfg.bufferSizeMb > 0;
+  const retry = ctx.queue !== undefined || cfg.bufferSizeMb > 0;
   // Buffering off (buffer-size-mb = 0) still needs room for writes in flight: a small window, no retries.
   const capacity = retry ? cfg.bufferSizeMb * MB : Math.max(8 * maxBatchBytes, 8 * MB);
   const backend = new Backend(
     {
       name: cfg.name,
       location: cfg.location,
-      timeoutMs: cfg.timeoutMs,
       retry,
       maxBatchBytes,
       initialDelayMs: cfg.initialDelayIntervalMs,
@@ -41,23 +41,23 @@ export function backendFromConfig(
       deadLetterAfterMs: cfg.deadLetterAfterMs,
       // Without buffering, writes are independent tries: do not serialize them behind each other.
       maxInFlight: retry ? cfg.maxInFlight : Math.max(cfg.maxInFlight, cfg.connections),
-      connections: cfg.connections,
-      skipTlsVerification: cfg.skipTlsVerification,
-      ...(cfg.httpUser !== undefined ? { httpUser: cfg.httpUser, httpPass: cfg.httpPass ?? '' } : {}),
+      // Without buffering there is nothing to drop: a write that finds no room is refused.
+      whenFull: retry ? ctx.whenFull : 'reject',
     },
     {
-      queue: queue ?? new MemoryQueue(capacity),
+      queue: ctx.queue ?? new MemoryQueue(capacity),
       writer: writerFromConfig(cfg),
-      logger,
-      metrics,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
       ...(deadLetterFile ? { deadLetters: new FileDeadLetters(deadLetterFile) } : {}),
+      ...(ctx.missed ? { missed: ctx.missed } : {}),
     },
   );
-  metrics.trackQueue(backend);
+  ctx.metrics.trackQueue(backend);
   return backend;
 }
 
-/** The output's writer: its API (v1 or v2), credentials and TLS trust. */
+/** The output's writer: its API (v1 or v2), credentials and TLS trust. The only place a Writer is built. */
 export function writerFromConfig(cfg: HttpOutputConfig): Writer {
   return new Writer({
     location: cfg.location,

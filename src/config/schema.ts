@@ -230,8 +230,8 @@ export const HTTP_LISTENER_FIELDS = {
     'ack',
     oneOf(ACK_MODES, 'any'),
     "When the client gets its 204. `any`: once every backend has delivered the write or holds it in its queue (a " +
-      'backend that is up still gets up to its `timeout` to answer first, so its 4xx reaches the client). `one`, ' +
-      '`quorum` (a majority), `all`: once that many backends have delivered it, within the output `timeout`. The ' +
+      'backend that is up still gets up to `answer-timeout` to answer first, so its 4xx reaches the client). `one`, ' +
+      '`quorum` (a majority), `all`: once that many backends have delivered it, within `answer-timeout`. The ' +
       "`consistency` query parameter overrides it per request.",
   ),
   maxBodySizeMb: ours(
@@ -391,11 +391,24 @@ export const ROOT_FIELDS = {
   ),
   whenFull: ours(
     'when-full',
-    oneOf(WHEN_FULL, 'reject'),
-    "What happens when a backend's spool backlog reaches `spool-max-mb`. `reject`: the write gets 503 + " +
-      'Retry-After and nothing of it is written (no backend gets it), so nothing acknowledged is ever lost. ' +
-      "`drop-oldest`: that backend's oldest spooled writes are dropped (counted per backend and reason) to make room; " +
-      'the other backends and the intake carry on.',
+    oneOf(WHEN_FULL, 'drop-oldest'),
+    "What happens when a backend's queue is full: its `buffer-size-mb` (memory) or its `spool-max-mb` backlog " +
+      '(spool), for example because that database has been down longer than its queue lasts. `drop-oldest` ' +
+      "(default): that backend's oldest queued writes are dropped to make room, counted " +
+      '(`influx_relay_backend_points_dropped_total{reason="queue-full"}` or `"spool-full"`) and recorded as a ' +
+      "missed window for that backend, so it can be repaired; the other backends and the intake carry on, and " +
+      '`/health` stays 200, so HAProxy keeps every relay in rotation while one replica is down. `reject`: ' +
+      'back-pressure instead: the write gets 503 + Retry-After and no backend gets it, and `/health` answers 503 ' +
+      'while the queue is full, so one replica down long enough stops all writes.',
+  ),
+  answerTimeoutMs: ours(
+    'answer-timeout',
+    duration('2s'),
+    "Longest a client waits for its answer on a backend's account once its write is safely queued for that " +
+      'backend: a backend still in flight then counts as queued (so a hung database does not hold every client ' +
+      'for the whole output `timeout`). A backend that answers within it still passes its 4xx to the client, and ' +
+      '`ack`/`consistency` levels above `any` count the deliveries made within it. Outputs with `buffer-size-mb = 0` ' +
+      '(no queue) are waited for up to their own `timeout`.',
   ),
   http: go('http', listeners(httpListener.schema), 'HTTP listeners: `[[http]]` tables.'),
   udp: go('udp', listeners(udpListener.schema), 'UDP listeners: `[[udp]]` tables.'),

@@ -31,6 +31,7 @@ export interface RelayConfig {
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly whenFull: WhenFull;
+  readonly answerTimeoutMs: number;
   readonly http: readonly HttpListenerConfig[];
   readonly udp: readonly UdpListenerConfig[];
   readonly tcp: readonly TcpListenerConfig[];

@@ -71,6 +71,31 @@ export class MemoryQueue implements BatchQueue {
     this.compact();
   }
 
+  /** Drops the oldest pending (not leased) batches until `bytes` are freed or none is left; returns them. */
+  evictOldest(bytes: number): Batch[] {
+    const dropped: Batch[] = [];
+    let freed = 0;
+    for (let i = this.head; i < this.entries.length && freed < bytes; i++) {
+      const e = this.entries[i]!;
+      if (e.state !== PENDING) continue;
+      e.state = DONE;
+      freed += e.batch.body.length;
+      dropped.push(e.batch);
+    }
+    this.heldBytes -= freed;
+    this.held -= dropped.length;
+    this.compact();
+    return dropped;
+  }
+
+  abandon(): Batch[] {
+    const held: Batch[] = [];
+    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.state !== DONE) held.push(this.entries[i]!.batch);
+    this.entries = [];
+    this.head = this.heldBytes = this.held = this.leased = 0;
+    return held;
+  }
+
   release(lease: Lease): void {
     for (const e of (lease as MemoryLease).entries) {
       if (e.state !== LEASED) throw new Error('BUG: release of an entry that is not leased');

@@ -1,5 +1,5 @@
 /**
- * The queue contract every backend queue obeys: the memory queue now, the disk spool later.
+ * The queue contract every backend queue obeys: the memory queue and the spool's per-backend views.
  *
  * A backend takes work by *leasing* a run of batches from the head; the batches stay in the queue (and count toward
  * its bytes) until the lease is acked (delivered, or given up for good) or released (to be retried, in the same order).
@@ -38,6 +38,11 @@ export interface BatchQueue {
   ack(lease: Lease): void;
   /** The lease's batches go back to pending, in their place, to be leased again. */
   release(lease: Lease): void;
+  /**
+   * The relay stops for good: a queue that keeps nothing (memory) empties itself and returns what it held, to be
+   * recorded as missed; a persistent one keeps its backlog for the next start and has no such method.
+   */
+  abandon?(): Batch[];
   /** A persistent queue replaying a backlog from disk says so (the backend is then catching up). */
   readonly catchingUp?: boolean;
   /** A persistent queue calls this when batches become leasable without an offer (read back from disk). */

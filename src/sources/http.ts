@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { backendReadiness, influxdbHealth, listenerHealth } from '../admin/health.js';
-import type { Backend } from '../backends/backend.js';
+import type { BackendHealth } from '../backends/backend.js';
 import type { FanOut } from '../fanout.js';
 import { ScanPool } from '../lineprotocol/scan-pool.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -30,7 +30,7 @@ export interface HttpSourceOptions extends WriteHandlerOptions {
   /** Validates bodies (on worker threads for large ones); inline when absent. */
   readonly scanner?: Pick<ScanPool, 'scan'>;
   /** Every backend of the relay with this output name, whatever its listener (for /health/backends/<name>). */
-  readonly backendsNamed?: (name: string) => readonly Backend[];
+  readonly backendsNamed?: (name: string) => readonly BackendHealth[];
 }
 
 /** Allowed methods per path, for 405 + Allow. */
@@ -139,7 +139,7 @@ export class HttpSource {
         return sendJson(res, this.options.pingStatus, { version: VERSION_HEADER });
       case '/health': {
         req.resume();
-        const h = listenerHealth(this.options.listener, this.fanout.backends, this.closing);
+        const h = listenerHealth(this.options.listener, this.fanout.health(), this.closing);
         const influxdb = q >= 0 && new URLSearchParams(url.slice(q + 1)).get('format') === 'influxdb';
         return sendJson(res, h.acceptingWrites ? 200 : 503, influxdb ? influxdbHealth(h) : h);
       }
@@ -168,7 +168,7 @@ export class HttpSource {
 
   private backendHealth(req: IncomingMessage, res: ServerResponse, name: string): void {
     req.resume();
-    const backends = this.options.backendsNamed?.(name) ?? this.fanout.backends.filter((b) => b.name === name);
+    const backends = this.options.backendsNamed?.(name) ?? this.fanout.health().filter((b) => b.name === name);
     if (backends.length === 0) return sendError(res, 404, `no backend named "${name}"`);
     const r = backendReadiness(backends);
     sendJson(res, r.status, r.body);

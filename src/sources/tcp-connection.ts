@@ -111,7 +111,7 @@ export class TcpConnection {
   }
 
   private hasRoom(): boolean {
-    return this.ctx.fanout.backends.every((b) => b.acceptingWrites);
+    return this.ctx.fanout.hasRoom;
   }
 
   private onData(chunk: Buffer): void {

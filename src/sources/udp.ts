@@ -121,7 +121,7 @@ export class UdpSource {
     socket.on('error', (err) => this.warn('socket', { err: err.message }, 'udp socket error'));
     this.socket = socket;
     this.log.info(
-      { address: this.address, readBuffer: this.receiveBufferSize, outputs: this.forwards.length + this.fanout.backends.length },
+      { address: this.address, readBuffer: this.receiveBufferSize, outputs: this.forwards.length + this.fanout.size },
       'listening for UDP writes',
     );
   }
@@ -137,7 +137,7 @@ export class UdpSource {
     this.m.received.inc(scan.points);
     if (scan.stamped > 0) this.m.stamped.inc(scan.stamped);
     for (const f of this.forwards) f.send(scan.body);
-    if (this.fanout.backends.length > 0) this.coalesce(scan.body, scan.points);
+    if (this.fanout.size > 0) this.coalesce(scan.body, scan.points);
   }
 
   private coalesce(body: Buffer, points: number): void {

@@ -123,7 +123,7 @@ describe('durable spool', () => {
   test('spool full with when-full = reject: 503, and nothing acknowledged is lost', async () => {
     const [a, b] = await backends();
     await b.kill();
-    const relay = await spooledRelay(a, b, 'full-reject', { 'spool-max-mb': 1 });
+    const relay = await spooledRelay(a, b, 'full-reject', { 'spool-max-mb': 1, 'when-full': 'reject' });
     const acked: number[] = [];
     let status = 204;
     for (let i = 0; status === 204 && i < 100; i++) {

@@ -4,6 +4,7 @@
 import { startInfluxd, type Influxd, type StartInfluxdOptions } from './influxd.js';
 import { freePort } from './ports.js';
 import { relayToml, startRelay, type Relay, type RelayOutput } from './relay.js';
+import { tomlValue, type TomlValue } from './relay-toml.js';
 
 export interface Cluster {
   readonly a: Influxd;
@@ -21,6 +22,8 @@ export interface ClusterOptions {
   /** Raw TOML after the [[http]] table; `${A}`/`${B}` are replaced by the backends' write URLs. */
   extra?: string;
   databases?: string[];
+  /** Top-level relay.toml keys (e.g. when-full), placed before the [[http]] table. */
+  top?: Record<string, TomlValue>;
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
@@ -28,7 +31,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   try {
     for (const db of opts.databases ?? ['test']) await Promise.all([a.createDatabase(db), b.createDatabase(db)]);
     const port = await freePort();
-    const toml = relayToml({
+    const top = Object.entries(opts.top ?? {}).map(([k, v]) => `${k} = ${tomlValue(v)}\n`).join('');
+    const toml = top + relayToml({
       bindAddr: `127.0.0.1:${port}`,
       outputs: [
         { name: 'influxdb-a', location: `${a.url}/write`, ...opts.output },

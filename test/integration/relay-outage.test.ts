@@ -79,8 +79,8 @@ describe('outages', () => {
     assert.ok(Date.now() - t0 < 3000, 'answered within the output timeout');
   });
 
-  test('a full queue: 503 for writes and for /health', async () => {
-    const c = await startCluster({ output: { 'buffer-size-mb': 1, timeout: '1s', 'max-delay-interval': '5s' } });
+  test('when-full = reject: a full queue answers 503 for writes and for /health', async () => {
+    const c = await startCluster({ top: { 'when-full': 'reject' }, output: { 'buffer-size-mb': 1, timeout: '1s', 'max-delay-interval': '5s' } });
     started.push(c);
     await c.b.kill();
     const line = `full,host=${'x'.repeat(200)} v=1`;
@@ -91,5 +91,27 @@ describe('outages', () => {
     const h = await get(`${c.relay.url}/health`);
     assert.equal(h.status, 503);
     assert.match((h.json as { message: string }).message, /queue full for influxdb-b/);
+  });
+
+  test('when-full = drop-oldest (the default): one replica down longer than its queue does not stop writes', async () => {
+    const c = await startCluster({ output: { 'buffer-size-mb': 1, timeout: '1s', 'max-delay-interval': '5s' } });
+    started.push(c);
+    await c.b.kill();
+    const line = `drop,host=${'x'.repeat(200)} v=1`;
+    let sent = 0;
+    for (let i = 0; i < 10; i++) {
+      const body = Array.from({ length: 2000 }, (_, j) => `${line} ${1700000000000000000n + BigInt(i * 2000 + j)}`).join('\n');
+      const res = await post(`${c.relay.url}/write?db=test`, body);
+      assert.equal(res.status, 204, `write ${i}: ${res.body}`);
+      sent += 2000;
+    }
+    const h = await get(`${c.relay.url}/health`);
+    assert.equal(h.status, 200, 'HAProxy keeps this relay in rotation');
+    await eventually(async () => assert.equal(await count(c, 'a', 'drop'), sent));
+    const m = await get(`${c.relay.url}/metrics`);
+    const dropped = /influx_relay_backend_points_dropped_total\{backend="influxdb-b",reason="queue-full"\} (\d+)/.exec(m.body);
+    assert.ok(dropped && Number(dropped[1]) > 0, 'the points B missed are counted');
+    await c.b.restart();
+    await eventually(async () => assert.equal(await count(c, 'b', 'drop'), sent - Number(dropped[1])), 30_000);
   });
 });

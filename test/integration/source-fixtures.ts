@@ -2,7 +2,7 @@
 // real backends (backendFromConfig), the way the composition root builds them, without the relay binary.
 import type { Backend } from '../../src/backends/backend.js';
 import { backendFromConfig } from '../../src/backends/from-config.js';
-import type { HttpOutputConfig } from '../../src/config/types.js';
+import type { HttpOutputConfig, WhenFull } from '../../src/config/types.js';
 import { FanOut } from '../../src/fanout.js';
 import { createLogger, type Logger } from '../../src/telemetry/logger.js';
 import { RelayMetrics } from '../../src/telemetry/metrics.js';
@@ -36,12 +36,13 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export function rig(outputs: readonly HttpOutputConfig[], level: 'silent' | 'debug' = 'silent'): Rig {
+/** Back-pressure (`when-full = reject`) unless told otherwise: these tests watch sources pause and resume. */
+export function rig(outputs: readonly HttpOutputConfig[], level: 'silent' | 'debug' = 'silent', whenFull: WhenFull = 'reject'): Rig {
   const metrics = new RelayMetrics({ processMetrics: false });
   const logger = createLogger(level);
-  const backends = outputs.map((o) => backendFromConfig(o, logger, metrics));
+  const backends = outputs.map((o) => backendFromConfig(o, { logger, metrics, whenFull }));
   return {
-    fanout: new FanOut(backends),
+    fanout: new FanOut(backends, 2000),
     backends,
     metrics,
     logger,

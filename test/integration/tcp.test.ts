@@ -224,7 +224,7 @@ describe('TCP backpressure (fake backends for the faults)', () => {
         const m = intakeMetrics(r.metrics);
         await eventually(async () => assert.ok((await counterValue(m.tcpPauses)) >= 1, 'the connection was paused'));
         const backend = r.backends[0]!;
-        assert.ok(backend.queueBytes <= 1024 * 1024, `queue holds ${backend.queueBytes} bytes`);
+        assert.ok(backend.health().queueBytes <= 1024 * 1024, `queue holds ${backend.health().queueBytes} bytes`);
         assert.equal(backend.acceptingWrites, false);
         // A connection opened now is not read from at all until there is room.
         const received = () => counterValue(r.metrics.pointsReceived, { listener: 'tcp-test' });

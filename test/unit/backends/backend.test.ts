@@ -8,7 +8,7 @@ import type { BackendOptions } from '../../../src/backends/backend.js';
 import type { SentAnswer } from '../../../src/backends/writer.js';
 import { makeBatch, type WriteTarget } from '../../../src/batch.js';
 import { MemoryQueue } from '../../../src/queue/memory-queue.js';
-import { testBackend } from '../../helpers/backend-fixture.js';
+import { submit, testBackend } from '../../helpers/backend-fixture.js';
 
 const target: WriteTarget = { db: 'db', rp: '', precision: 'n', credentials: {} };
 const batch = (line: string, receivedAt = Date.now()) => makeBatch(target, Buffer.from(`${line}\n`), 1, receivedAt);
@@ -52,7 +52,7 @@ describe('Backend', () => {
   test('delivered when the backend answers 204', async () => {
     const w = new ScriptedWriter(ok);
     const b = make(w);
-    assert.deepEqual(await b.submit(batch('m v=1 1')), { kind: 'delivered' });
+    assert.deepEqual(await submit(b, batch('m v=1 1')), { kind: 'delivered' });
     assert.equal(b.health().queueBatches, 0);
     await b.destroy();
   });
@@ -60,7 +60,7 @@ describe('Backend', () => {
   test('a non-retryable 4xx reaches the waiting client and is not retried', async () => {
     const w = new ScriptedWriter(fail(404, '{"error":"database not found: \\"db\\""}'));
     const b = make(w);
-    const o = await b.submit(batch('m v=1 1'));
+    const o = await submit(b, batch('m v=1 1'));
     assert.equal(o.kind, 'rejected');
     assert.equal(o.kind === 'rejected' && o.status, 404);
     await new Promise((r) => setTimeout(r, 50));
@@ -68,12 +68,12 @@ describe('Backend', () => {
     await b.destroy();
   });
 
-  test('a retryable failure answers queued, then retries until delivered, in order', async () => {
-    const w = new ScriptedWriter(fail(503));
+  test('a backend that is down: the client hears queued, and the backlog goes out merged, oldest first', async () => {
+    const w = new ScriptedWriter(refused);
     const b = make(w);
-    assert.deepEqual(await b.submit(batch('m v=1 1')), { kind: 'queued', reason: 'retrying' });
+    assert.deepEqual(await submit(b, batch('m v=1 1')), { kind: 'queued', reason: 'retrying' });
     assert.equal(b.state, 'down');
-    assert.deepEqual(await b.submit(batch('m v=2 2')), { kind: 'queued', reason: 'retrying' }, 'in backoff: answered at once');
+    assert.deepEqual(await submit(b, batch('m v=2 2')), { kind: 'queued', reason: 'retrying' }, 'in backoff: answered at once');
     w.set(ok);
     await until(() => b.health().queueBatches === 0);
     assert.equal(w.bodies.at(-1), 'm v=1 1\nm v=2 2\n', 'the backlog goes out merged, oldest first');
@@ -85,28 +85,27 @@ describe('Backend', () => {
     let calls = 0;
     const w = new ScriptedWriter(async () => (++calls < 3 ? { status: 500, body: '', retryAfter: undefined } : { status: 204, body: '', retryAfter: undefined }));
     const b = make(w);
-    assert.deepEqual(await b.submit(batch('m v=1 1'), true), { kind: 'delivered' });
+    assert.deepEqual(await submit(b, batch('m v=1 1'), true), { kind: 'delivered' });
     assert.equal(calls, 3);
     await b.destroy();
   });
 
-  test('a backend that never answers: the client hears "queued" at the timeout', async () => {
+  test('a backend that never answers: the client hears "queued" at the answer deadline', async () => {
     const w = new ScriptedWriter(() => new Promise(() => undefined));
-    const b = make(w, { timeoutMs: 50 });
+    const b = make(w);
     const started = Date.now();
-    assert.deepEqual(await b.submit(batch('m v=1 1')), { kind: 'queued', reason: 'timeout' });
+    assert.deepEqual(await submit(b, batch('m v=1 1'), false, 50), { kind: 'queued', reason: 'in-flight' });
     assert.ok(Date.now() - started < 1000);
     await b.destroy();
   });
 
-  test('queue full → failed, nothing held', async () => {
+  test('reject: a batch that does not fit is refused, nothing held, and the backend reports full', async () => {
     const w = new ScriptedWriter(refused);
     const one = batch('m v=1 1');
     const b = make(w, {}, one.body.length);
-    assert.equal((await b.submit(one)).kind, 'queued');
-    const o = await b.submit(batch('m v=2 2'));
-    assert.equal(o.kind, 'failed');
-    assert.equal(o.kind === 'failed' && o.reason, 'queue-full');
+    assert.equal((await submit(b, one)).kind, 'queued');
+    assert.equal(b.fits(one.body.length), false);
+    b.refused(one.body.length);
     assert.equal(b.health().queueBatches, 1);
     assert.equal(b.acceptingWrites, false);
     await b.destroy();
@@ -117,18 +116,38 @@ describe('Backend', () => {
     const small = batch('m v=1 1');
     const big = makeBatch(target, Buffer.from('m,tag=' + 'x'.repeat(200) + ' v=1 1\n'), 1);
     const b = make(w, {}, small.body.length * 2 + 100);
-    await b.submit(small);
-    await b.submit(small);
+    await submit(b, small);
+    await submit(b, small);
     assert.equal(b.acceptingWrites, true, '100 bytes free: room for small batches');
-    assert.equal((await b.submit(big)).kind, 'failed');
+    assert.equal(b.fits(big.body.length), false);
+    b.refused(big.body.length);
     assert.equal(b.acceptingWrites, false, 'the refused batch still would not fit');
+    await b.destroy();
+  });
+
+  test('drop-oldest: the oldest queued batches make room, are recorded as missed, and the backend stays accepting', async () => {
+    const w = new ScriptedWriter(refused);
+    const missed: Array<[string, string]> = [];
+    const one = batch('m v=1 1');
+    const b = testBackend(new MemoryQueue(one.body.length * 2), w, { whenFull: 'drop-oldest', maxInFlight: 1 }, undefined, {
+      record: (backend, batch, reason) => missed.push([batch.body.toString(), reason]),
+    });
+    await submit(b, batch('m v=1 1'));
+    await until(() => b.state === 'down');
+    // In backoff now: v=1 is pending again (not in flight), so it is the one dropped.
+    await submit(b, batch('m v=2 2'));
+    assert.equal(b.fits(100), true, 'drop-oldest never refuses');
+    assert.equal((await submit(b, batch('m v=3 3'))).kind, 'queued');
+    assert.deepEqual(missed, [['m v=1 1\n', 'queue-full']]);
+    assert.equal(b.health().queueBatches, 2);
+    assert.equal(b.acceptingWrites, true, '/health stays 200 under drop-oldest');
     await b.destroy();
   });
 
   test('without buffering a failed write is reported failed and dropped', async () => {
     const w = new ScriptedWriter(refused);
     const b = make(w, { retry: false });
-    const o = await b.submit(batch('m v=1 1'));
+    const o = await submit(b, batch('m v=1 1'));
     assert.equal(o.kind, 'failed');
     assert.equal(b.health().queueBatches, 0);
     await b.destroy();
@@ -138,8 +157,8 @@ describe('Backend', () => {
     const w = new ScriptedWriter(async (body) => (body.includes('poison') ? { status: 500, body: '{"error":"boom"}', retryAfter: undefined } : { status: 204, body: '', retryAfter: undefined }));
     const b = make(w, { deadLetterAfterMs: 30 });
     const old = Date.now() - 60_000;
-    const p1 = b.submit(batch('poison v=1 1', old));
-    const p2 = b.submit(batch('good v=1 1'));
+    const p1 = submit(b, batch('poison v=1 1', old));
+    const p2 = submit(b, batch('good v=1 1'));
     assert.equal((await p1).kind, 'failed');
     await until(() => b.health().queueBatches === 0);
     assert.ok(w.bodies.includes('good v=1 1\n'), 'the good batch was delivered after the poison one was set aside');
@@ -150,8 +169,56 @@ describe('Backend', () => {
   test('once its only failing batch is dead-lettered, the backend is no longer reported down', async () => {
     const w = new ScriptedWriter(fail(500, '{"error":"poison"}'));
     const b = make(w, { deadLetterAfterMs: 30 });
-    assert.equal((await b.submit(batch('poison v=1 1', Date.now() - 60_000))).kind, 'failed');
+    assert.equal((await submit(b, batch('poison v=1 1', Date.now() - 60_000))).kind, 'failed');
     await until(() => b.state === 'up', 1000);
+    assert.equal(b.health().queueBatches, 0);
+    await b.destroy();
+  });
+
+  test('a batch the backend keeps failing is set aside at once: the queue behind it flows, and it is dead-lettered', async () => {
+    const w = new ScriptedWriter(async (body) => (body.includes('poison') ? { status: 500, body: '{"error":"boom"}', retryAfter: undefined } : { status: 204, body: '', retryAfter: undefined }));
+    const deadLetters: string[] = [];
+    const missed: string[] = [];
+    const b = testBackend(new MemoryQueue(1 << 20), w, {}, undefined, { record: (_n, batch, reason) => missed.push(`${reason}:${batch.body.toString()}`) });
+    (b as unknown as { deps: { deadLetters: unknown } }).deps.deadLetters = { write: async (_n: string, batch: { body: Buffer }) => void deadLetters.push(batch.body.toString()) };
+    const p1 = submit(b, batch('poison v=1 1'), true, 5000);
+    const goods = [2, 3, 4, 5].map((i) => submit(b, batch(`good v=${i} ${i}`), true, 5000));
+    for (const g of goods) assert.deepEqual(await g, { kind: 'delivered' }, 'later batches are delivered while the poison one waits apart');
+    assert.equal((await p1).kind, 'failed', 'dead-lettered after a few tries, not after dead-letter-after (1 h here)');
+    assert.deepEqual(deadLetters, ['poison v=1 1\n']);
+    assert.deepEqual(missed, ['dead-letter:poison v=1 1\n']);
+    await until(() => b.state === 'up');
+    await b.destroy();
+  });
+
+  test('every request failing is a sick backend, not poison: nothing is dead-lettered', async () => {
+    const w = new ScriptedWriter(fail(500, '{"error":"timeout"}'));
+    const b = make(w);
+    for (let i = 0; i < 5; i++) void submit(b, batch(`m v=${i} ${i}`));
+    await until(() => w.bodies.length > 20);
+    assert.equal(b.state, 'down');
+    assert.equal(b.health().queueBatches, 5, 'all kept for retry');
+    await b.destroy();
+  });
+
+  test('413: the request is split at line boundaries and the halves resent; a line too large alone is dead-lettered', async () => {
+    // The "backend" takes bodies of at most 3 lines, and never the line with "huge" in it.
+    const w = new ScriptedWriter(async (body) => {
+      const lines = body.split('\n').filter(Boolean);
+      return lines.length > 3 || body.includes('huge') ? { status: 413, body: '{"error":"Request Entity Too Large"}', retryAfter: undefined } : { status: 204, body: '', retryAfter: undefined };
+    });
+    const missed: string[] = [];
+    const b = testBackend(new MemoryQueue(1 << 20), w, {}, undefined, { record: (_n, batch, reason) => missed.push(`${reason}:${batch.body.toString()}`) });
+    const lines = Array.from({ length: 10 }, (_, i) => `m v=${i} ${i}`);
+    const whole = makeBatch(target, Buffer.from(lines.join('\n') + '\n'), 10);
+    assert.deepEqual(await submit(b, whole), { kind: 'delivered' });
+    const landed = w.bodies.filter((x) => x.split('\n').filter(Boolean).length <= 3).flatMap((x) => x.split('\n').filter(Boolean));
+    assert.deepEqual(landed.sort(), [...lines].sort(), 'every line landed once, in parts small enough');
+    const mixed = makeBatch(target, Buffer.from('a v=1 1\nhuge v=2 2\nc v=3 3\n'), 3);
+    const o = await submit(b, mixed);
+    assert.equal(o.kind === 'rejected' && o.status, 413, 'the client hears 413 for the line no backend request can carry');
+    assert.deepEqual(missed, ['too-large:huge v=2 2\n']);
+    assert.ok(w.bodies.includes('a v=1 1\n') && w.bodies.includes('c v=3 3\n'), 'its neighbours were delivered');
     assert.equal(b.health().queueBatches, 0);
     await b.destroy();
   });
@@ -159,7 +226,7 @@ describe('Backend', () => {
   test('network errors never dead-letter: a long outage keeps data', async () => {
     const w = new ScriptedWriter(refused);
     const b = make(w, { deadLetterAfterMs: 1 });
-    await b.submit(batch('m v=1 1', Date.now() - 60_000));
+    await submit(b, batch('m v=1 1', Date.now() - 60_000));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(b.health().queueBatches, 1);
     await b.destroy();
@@ -168,10 +235,10 @@ describe('Backend', () => {
   test('close drains the queue before the deadline', async () => {
     const w = new ScriptedWriter(fail(503));
     const b = make(w);
-    await b.submit(batch('m v=1 1'));
+    await submit(b, batch('m v=1 1'));
     w.set(ok);
     const left = await b.close(Date.now() + 2000);
     assert.deepEqual(left, { batches: 0, bytes: 0 });
-    assert.equal((await b.submit(batch('m v=2 2'))).kind, 'failed', 'closed: takes nothing new');
+    assert.equal((await submit(b, batch('m v=2 2'))).kind, 'failed', 'closed: takes nothing new');
   });
 });

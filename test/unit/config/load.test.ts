@@ -44,7 +44,8 @@ describe("influxdb-relay's own sample", () => {
       spoolMaxMb: 1024,
       fsync: 'interval',
       fsyncIntervalMs: 20,
-      whenFull: 'reject',
+      whenFull: 'drop-oldest',
+      answerTimeoutMs: 2000,
       http: [
         {
           name: 'example-http',

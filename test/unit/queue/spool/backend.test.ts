@@ -8,7 +8,7 @@ import type { Backend } from '../../../../src/backends/backend.js';
 import type { SentAnswer } from '../../../../src/backends/writer.js';
 import type { Batch, WriteTarget } from '../../../../src/batch.js';
 import type { Spool } from '../../../../src/queue/spool/spool.js';
-import { testBackend } from '../../../helpers/backend-fixture.js';
+import { submit, testBackend } from '../../../helpers/backend-fixture.js';
 import { batch, openSpool, tempDir } from './spool-helpers.js';
 
 class ScriptedWriter {
@@ -34,7 +34,7 @@ const until = async (cond: () => boolean) => {
 /** The fan-out's sequence with a spool. */
 async function write(spool: Spool, b: Backend, x: Batch) {
   await spool.append(x);
-  return b.submit(x, true);
+  return submit(b, x, true, 10_000);
 }
 
 describe('spool view under a real Backend', () => {
