@@ -4,9 +4,15 @@
  * - ok:     2xx, delivered.
  * - drop:   the data itself is bad for this backend (parse error, partial write, field type conflict, points beyond
  *           retention, too large). Retrying cannot help; counted, and reported to a client still waiting.
- * - reject: the request is refused (auth, missing database, bucket or org). Not retried, reported to a client
- *           still waiting.
+ * - reject: the request is refused (auth, missing database, retention policy, bucket or org). Not retried,
+ *           reported to a client still waiting.
  * - retry:  the backend is unwell (5xx, 408, 429, network error, timeout). Kept and retried with backoff.
+ *
+ * A 5xx is retried unless its message is one InfluxDB sends for a fault of the request itself. InfluxDB 1.x answers
+ * 500 for any write error it does not know as a client error, among them a `rp` naming no retention policy
+ * (`retention policy not found: typo`) and a database dropped between its 404 check and the write (`database not
+ * found: "d"`): the same bytes fail the same way forever, so retrying them would only block the queue behind them.
+ * Its transient 500s (`timeout`, `write failed`, `engine: cache-max-memory-size exceeded`, a full disk) stay retried.
  *
  * InfluxDB 1.x answers `{"error":"..."}`, 2.x and 3.x `{"code":"...","message":"..."}`; the reasons below are read
  * from the message text, which either shape carries. 2.x adds 422 (points rejected for retention or schema: data,
@@ -25,16 +31,23 @@ export interface Answer {
   readonly body: string;
 }
 
-export function classify(answer: Answer | undefined, error?: { code?: string; name?: string }): Classified {
+/** Error codes (or names) of a request that ran out of time; the Writer's own deadline is RELAY_WRITE_TIMEOUT. */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['RELAY_WRITE_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TimeoutError', 'ABORT_ERR']);
+
+export function classify(answer: Answer | undefined, error?: { code?: unknown; name?: string }): Classified {
   if (!answer) {
-    const code = error?.code ?? error?.name ?? 'unknown';
-    const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'TimeoutError' || code === 'ABORT_ERR';
+    // A DOMException (an aborted signal's reason) has a numeric legacy `code`: its name is what says what it was.
+    const code = typeof error?.code === 'string' ? error.code : (error?.name ?? 'unknown');
+    const timedOut = TIMEOUT_CODES.has(code);
     return { verdict: 'retry', reason: timedOut ? 'timeout' : 'network' };
   }
   const { status, body } = answer;
   if (status >= 200 && status < 300) return { verdict: 'ok', reason: 'ok' };
   if (status === 408 || status === 429) return { verdict: 'retry', reason: `http-${status}` };
-  if (status >= 500) return { verdict: 'retry', reason: `http-${status}` };
+  if (status >= 500) {
+    const permanent = status === 500 ? permanentServerError(body) : undefined;
+    return permanent ? { verdict: 'reject', reason: permanent } : { verdict: 'retry', reason: `http-${status}` };
+  }
   if (status === 401 || status === 403) return { verdict: 'reject', reason: 'auth' };
   if (status === 404) return { verdict: 'reject', reason: notFoundReason(body) };
   if (status === 413) return { verdict: 'drop', reason: 'too-large' };
@@ -51,6 +64,16 @@ function dataReason(body: string): string | undefined {
   if (body.includes('field type conflict') || body.includes('schema conflict')) return 'field-type-conflict';
   if (body.includes('partial write')) return 'partial-write';
   if (body.includes('unable to parse') || body.includes('failed to parse') || body.includes('parsing failed')) return 'parse-error';
+  return undefined;
+}
+
+/**
+ * InfluxDB 1.x's 500s that name a fault of the request (see the header), as influxd 1.6 words them; undefined for
+ * any other 5xx. Only 500: a proxy's 502/503/504 says nothing about the request, whatever its page contains.
+ */
+function permanentServerError(body: string): string | undefined {
+  if (body.includes('retention policy not found')) return 'retention-policy-not-found';
+  if (body.includes('database not found')) return 'database-not-found';
   return undefined;
 }
 

@@ -3,13 +3,16 @@
  * the client's credentials); an API turns it into a path, an Authorization header and a body, and turns the
  * backend's error answer into 1.x's `{"error":"..."}`, the shape the outcome table, the logs and the clients read.
  *
- * - v1, InfluxDB 1.x `/write?db=&rp=&precision=&u=&p=`: the client's credentials pass through; `http-user`/
- *   `http-pass` (or the location's user:pass) are used when the client sent none.
+ * - v1, InfluxDB 1.x `/write?db=&rp=&precision=`: the client's credentials pass through, in a header: its `u`/`p`
+ *   go as `Authorization: Basic` (1.x reads Basic auth the same as u/p), never in the URL, where a backend's or a
+ *   proxy's access log or error page would show them. 1.x reads u/p before the header, so when the client sent both
+ *   (non-empty), Basic u:p is what goes; otherwise the client's own Authorization header, unchanged. `http-user`/
+ *   `http-pass` (or the location's user:pass) are used when the client sent no credentials at all.
  * - v2, InfluxDB 2.x/3.x `/api/v2/write?org=&bucket=&precision=`: the configured token replaces the client's
  *   credentials; the bucket is the configured one, else `db/rp` (or `db`), which is how 1.8 and 3.x map a 1.x
  *   database to a bucket; `m`/`h` batches are rewritten in seconds (see retime.ts).
  */
-import type { WriteTarget } from '../batch.js';
+import type { Credentials, WriteTarget } from '../batch.js';
 import type { Precision } from '../lineprotocol/precision.js';
 import { SECONDS_PER, timestampsToSeconds } from './retime.js';
 
@@ -37,7 +40,7 @@ export function v1Api(url: URL, httpUser?: string, httpPass?: string): WriteApi 
   const baseQuery = url.searchParams;
   const user = httpUser ?? decodeURIComponent(url.username);
   const pass = httpPass ?? decodeURIComponent(url.password);
-  const defaultAuth = user ? `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` : undefined;
+  const defaultAuth = user ? basicAuth(user, pass) : undefined;
   return {
     path(target) {
       const q = new URLSearchParams(baseQuery);
@@ -45,14 +48,28 @@ export function v1Api(url: URL, httpUser?: string, httpPass?: string): WriteApi 
       if (target.rp) q.set('rp', target.rp);
       // 'n' is InfluxDB's default; the others are spelled the way InfluxDB 1.x parses them.
       if (target.precision !== 'n') q.set('precision', target.precision);
-      if (target.credentials.u !== undefined) q.set('u', target.credentials.u);
-      if (target.credentials.p !== undefined) q.set('p', target.credentials.p);
       return `${basePath}?${q.toString()}`;
     },
-    authorization: (target) => target.credentials.authorization ?? (target.credentials.u === undefined ? defaultAuth : undefined),
+    authorization: (target) => v1Authorization(target.credentials, defaultAuth),
     body: (_target, body) => body,
     errorBody: (text) => text,
   };
+}
+
+/**
+ * The Authorization header that makes a 1.x backend see the credentials it would have read from the client's own
+ * request: u/p when both are non-empty (1.x reads them first), else the client's header; partial u/p alone go as
+ * Basic too (1.x would refuse them either way); the configured credentials only when the client sent none.
+ */
+function v1Authorization(c: Credentials, defaultAuth: string | undefined): string | undefined {
+  if (c.u && c.p) return basicAuth(c.u, c.p);
+  if (c.authorization) return c.authorization;
+  if (c.u !== undefined || c.p !== undefined) return basicAuth(c.u ?? '', c.p ?? '');
+  return defaultAuth;
+}
+
+function basicAuth(user: string, pass: string): string {
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
 
 /** The 2.x precision a batch is sent in: m and h go as seconds (their timestamps rewritten). */

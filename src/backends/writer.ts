@@ -2,9 +2,19 @@
  * Sends one body to one backend over a keep-alive undici Pool (the Go relay opened a new connection per write).
  * Knows URLs, headers, credentials and TLS; knows nothing of queues or retries. What a request looks like for an
  * InfluxDB 1.x or 2.x backend is the WriteApi's business (write-api.ts).
+ *
+ * Invariants:
+ * - `timeoutMs` bounds the whole request, answer body included: undici's own timeouts restart on every byte, so a
+ *   backend trickling an endless body would otherwise hold a request (and a connection) forever. Past the deadline
+ *   the request is aborted, its connection destroyed, and `send` rejects with a WriteTimeoutError.
+ * - An error answer's body is read up to MAX_ERROR_BODY, then the response is abandoned (connection destroyed), not
+ *   drained.
+ * - The answer text `send` returns carries no credentials (redactCredentials): it is logged, kept as `lastError`
+ *   and may be relayed to clients.
  */
 import { Pool } from 'undici';
 import type { WriteTarget } from '../batch.js';
+import { redactCredentials } from '../telemetry/redact.js';
 import type { Answer } from './outcome.js';
 import { v1Api, v2Api, type V2Settings, type WriteApi } from './write-api.js';
 
@@ -28,13 +38,24 @@ export interface SentAnswer extends Answer {
 }
 
 /** Bodies of error answers are read up to this size: enough for InfluxDB's JSON errors. */
-const MAX_ERROR_BODY = 64 * 1024;
+export const MAX_ERROR_BODY = 64 * 1024;
+
+/** A request that outlived the output's `timeout` (headers and body together). */
+export class WriteTimeoutError extends Error {
+  readonly code = 'RELAY_WRITE_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`backend request exceeded the ${timeoutMs} ms timeout`);
+    this.name = 'WriteTimeoutError';
+  }
+}
 
 export class Writer {
   private readonly pool: Pool;
   private readonly api: WriteApi;
+  private readonly timeoutMs: number;
 
   constructor(options: WriterOptions) {
+    this.timeoutMs = options.timeoutMs;
     const url = new URL(options.location);
     this.pool = new Pool(url.origin, {
       connections: options.connections,
@@ -48,7 +69,7 @@ export class Writer {
     this.api = options.v2 ? v2Api(url, options.v2) : v1Api(url, options.httpUser, options.httpPass);
   }
 
-  /** Request path with the target's query (v1: db, rp, precision, the client's u/p; v2: org, bucket, precision). */
+  /** Request path with the target's query (v1: db, rp, precision; v2: org, bucket, precision). No credentials. */
   pathFor(target: WriteTarget): string {
     return this.api.path(target);
   }
@@ -66,22 +87,36 @@ export class Writer {
       if (body.length === 1) payload = body[0]!;
       else headers['content-length'] = String(body.reduce((n, b) => n + b.length, 0));
     }
-    const res = await this.pool.request({
-      method: 'POST',
-      path: this.pathFor(target),
-      headers,
-      // undici sends any iterable of buffers (its docs list Iterable bodies; its typings do not).
-      body: payload as Buffer,
-      ...(signal ? { signal } : {}),
-    });
-    let text = '';
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump();
-    } else {
-      text = this.api.errorBody(await readCapped(res.body, MAX_ERROR_BODY));
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new WriteTimeoutError(this.timeoutMs)), this.timeoutMs);
+    const abort = (): void => deadline.abort(signal?.reason);
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const res = await this.pool.request({
+        method: 'POST',
+        path: this.pathFor(target),
+        headers,
+        // undici sends any iterable of buffers (its docs list Iterable bodies; its typings do not).
+        body: payload as Buffer,
+        signal: deadline.signal,
+      });
+      let text = '';
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        await res.body.dump();
+      } else {
+        text = redactCredentials(this.api.errorBody(await readCapped(res.body, MAX_ERROR_BODY)));
+      }
+      const retryAfter = res.headers['retry-after'];
+      return { status: res.statusCode, body: text, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+    } catch (err) {
+      // Aborted by the deadline: undici throws the abort reason itself (or its own abort error): say which it was.
+      if (deadline.signal.reason instanceof WriteTimeoutError) throw deadline.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
     }
-    const retryAfter = res.headers['retry-after'];
-    return { status: res.statusCode, body: text, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }
 
   /** Waits for in-flight requests, then closes the connections. */
@@ -100,12 +135,14 @@ function tlsOptions(o: WriterOptions): { rejectUnauthorized: boolean; ca?: strin
   return { rejectUnauthorized: !o.skipTlsVerification, ...(o.ca !== undefined ? { ca: o.ca } : {}) };
 }
 
+/** Up to `max` bytes of a body; leaving the loop early destroys the stream, which aborts the response. */
 async function readCapped(stream: AsyncIterable<Buffer>, max: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
-    if (size < max) chunks.push(chunk.subarray(0, max - size));
+    chunks.push(chunk.subarray(0, max - size));
     size += chunk.length;
+    if (size >= max) break;
   }
   return Buffer.concat(chunks).toString('utf8');
 }

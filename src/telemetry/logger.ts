@@ -23,21 +23,8 @@ export function createLogger(level: LogLevel = 'info', destination?: pino.Destin
   );
 }
 
-/** Strips credentials from a URL for logs: `http://u:p@h/write?u=x&p=y` → `http://h/write?u=[redacted]&p=[redacted]`. */
-export function redactUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return raw;
-  }
-  url.username = '';
-  url.password = '';
-  for (const key of ['u', 'p', 'token']) {
-    if (url.searchParams.has(key)) url.searchParams.set(key, '[redacted]');
-  }
-  return url.toString();
-}
+// One set of redaction rules for URLs and free text (backend answers): see redact.ts.
+export { redactCredentials, redactUrl } from './redact.js';
 
 /**
  * Lets a repeated error through once per interval per key; counts what it held back, so the next line can say so.

@@ -1,6 +1,7 @@
 // A scripted node:http server standing in for InfluxDB, only for faults a real one
 // cannot show: chosen statuses and bodies, delays, requests that hang until close(),
-// and sockets destroyed mid-request. Every request is recorded with its raw body.
+// sockets destroyed mid-request, and answers whose body never ends. Every request is
+// recorded with its raw body.
 // Also: an https variant (a certificate of the test's making), and an InfluxDB 2.x
 // write API that checks token, org, bucket and precision (startFakeV2Backend).
 import http from 'node:http';
@@ -24,7 +25,9 @@ export type FakeStep =
   /** Never answer; the socket is destroyed by close(). */
   | { hang: true }
   /** Destroy the socket without an answer (after delayMs if given). */
-  | { destroy: true; delayMs?: number };
+  | { destroy: true; delayMs?: number }
+  /** Answer `status`, then write `chunk` every `everyMs` and never end the body (until the peer or close() ends it). */
+  | { status: number; stream: { chunk: string; everyMs: number }; headers?: OutgoingHttpHeaders };
 
 export type FakeScript = (req: RecordedRequest, index: number) => FakeStep | undefined;
 
@@ -38,6 +41,8 @@ export interface FakeBackend {
   enqueue(...steps: FakeStep[]): void;
   /** Replace the fallback decision. */
   setScript(script: FakeScript | FakeStep): void;
+  /** Resolves once every connection this server accepted has closed (e.g. a client gave up on an endless answer). */
+  waitForNoConnections(timeoutMs?: number): Promise<void>;
   /** Resolves once at least n requests have been recorded. */
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   /** Destroys open sockets (including hanging ones) and stops listening. Idempotent. */
@@ -60,6 +65,8 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
   const sockets = new Set<Socket>();
   const waiters: Array<() => void> = [];
   const timers = new Set<NodeJS.Timeout>();
+  const streams = new Set<NodeJS.Timeout>();
+  const connectionWaiters: Array<() => void> = [];
   let closed: Promise<void> | undefined;
 
   const later = (ms: number, fn: () => void): void => {
@@ -86,6 +93,16 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
       for (const w of waiters.splice(0)) w();
       const step = queue.shift() ?? script(rec, index) ?? {};
       if ('hang' in step) return;
+      if ('stream' in step) {
+        res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
+        const tick = setInterval(() => res.write(step.stream.chunk), step.stream.everyMs);
+        streams.add(tick);
+        res.on('close', () => {
+          clearInterval(tick);
+          streams.delete(tick);
+        });
+        return;
+      }
       const act = (): void => {
         if ('destroy' in step) {
           req.socket.destroy();
@@ -103,7 +120,10 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
   const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+      if (sockets.size === 0) for (const w of connectionWaiters.splice(0)) w();
+    });
   });
   server.on('clientError', (_err, s) => s.destroy());
 
@@ -121,6 +141,21 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
     requests,
     enqueue: (...steps) => void queue.push(...steps),
     setScript: (s) => void (script = toScript(s)),
+    waitForNoConnections(timeoutMs = 10_000) {
+      if (sockets.size === 0) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          const i = connectionWaiters.indexOf(done);
+          if (i >= 0) connectionWaiters.splice(i, 1);
+          reject(new Error(`fake backend: ${sockets.size} connections still open after ${timeoutMs} ms`));
+        }, timeoutMs);
+        connectionWaiters.push(done);
+      });
+    },
     waitForRequests(n, timeoutMs = 10_000) {
       if (requests.length >= n) return Promise.resolve(requests.slice());
       return new Promise((resolve, reject) => {
@@ -141,6 +176,8 @@ export async function startFakeBackend(opts: FakeBackendOptions = {}): Promise<F
       closed ??= new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
         timers.clear();
+        for (const t of streams) clearInterval(t);
+        streams.clear();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { classify, parseRetryAfter } from '../../../src/backends/outcome.js';
 
 describe('classify: retry or drop, one table', () => {
-  const rows: Array<[string, { status: number; body: string } | undefined, { code?: string } | undefined, string, string]> = [
+  const rows: Array<[string, { status: number; body: string } | undefined, { code?: unknown; name?: string } | undefined, string, string]> = [
     ['204', { status: 204, body: '' }, undefined, 'ok', 'ok'],
     ['200', { status: 200, body: '' }, undefined, 'ok', 'ok'],
     ['parse error', { status: 400, body: '{"error":"unable to parse \'x\': missing fields"}' }, undefined, 'drop', 'parse-error'],
@@ -19,7 +19,19 @@ describe('classify: retry or drop, one table', () => {
     ['405', { status: 405, body: '' }, undefined, 'reject', 'http-405'],
     ['408', { status: 408, body: '' }, undefined, 'retry', 'http-408'],
     ['429', { status: 429, body: '' }, undefined, 'retry', 'http-429'],
-    ['500', { status: 500, body: '{"error":"timeout"}' }, undefined, 'retry', 'http-500'],
+    // influxd 1.6.7's own 500s, as it words them: the request's faults are permanent, the rest transient.
+    ['500 timeout', { status: 500, body: '{"error":"timeout"}' }, undefined, 'retry', 'http-500'],
+    ['500 rp typo', { status: 500, body: '{"error":"retention policy not found: typo"}' }, undefined, 'reject', 'retention-policy-not-found'],
+    ['500 db dropped mid-write', { status: 500, body: '{"error":"database not found: \\"d\\""}' }, undefined, 'reject', 'database-not-found'],
+    ['500 cache full', { status: 500, body: '{"error":"engine: cache-max-memory-size exceeded: (16/1)"}' }, undefined, 'retry', 'http-500'],
+    ['500 write failed (closing)', { status: 500, body: '{"error":"write failed"}' }, undefined, 'retry', 'http-500'],
+    ['500 disk full', { status: 500, body: '{"error":"write /var/lib/influxdb/wal/d/autogen/1/_00001.wal: no space left on device"}' }, undefined, 'retry', 'http-500'],
+    ['500 hinted handoff', { status: 500, body: '{"error":"hinted handoff queue not empty"}' }, undefined, 'retry', 'http-500'],
+    ['400 max-values-per-tag', { status: 400, body: '{"error":"partial write: max-values-per-tag limit exceeded (1/1): measurement=\\"m\\" tag=\\"t\\" value=\\"b\\" dropped=1"}' }, undefined, 'drop', 'partial-write'],
+    ['400 max-series', { status: 400, body: '{"error":"partial write: max-series-per-database limit exceeded: (1) dropped=1"}' }, undefined, 'drop', 'partial-write'],
+    ['400 shard deletion', { status: 400, body: '{"error":"partial write: shard 3 is pending deletion dropped=2"}' }, undefined, 'drop', 'partial-write'],
+    // A proxy's 502/503 page says nothing of the request, whatever text it carries.
+    ['502 mentioning a database', { status: 502, body: '<html>database not found upstream</html>' }, undefined, 'retry', 'http-502'],
     ['503', { status: 503, body: '' }, undefined, 'retry', 'http-503'],
     // InfluxDB 2.x/3.x answers ({"code","message"}, as sent, or as the v2 writer hands them on: {"error": message}).
     ['2.x parse error', { status: 400, body: '{"code":"invalid","message":"unable to parse \'x\': missing fields"}' }, undefined, 'drop', 'parse-error'],
@@ -39,6 +51,8 @@ describe('classify: retry or drop, one table', () => {
     ['reset', undefined, { code: 'ECONNRESET' }, 'retry', 'network'],
     ['headers timeout', undefined, { code: 'UND_ERR_HEADERS_TIMEOUT' }, 'retry', 'timeout'],
     ['body timeout', undefined, { code: 'UND_ERR_BODY_TIMEOUT' }, 'retry', 'timeout'],
+    ['writer deadline', undefined, { code: 'RELAY_WRITE_TIMEOUT' }, 'retry', 'timeout'],
+    ['aborted signal\'s DOMException (numeric code)', undefined, { code: 23, name: 'TimeoutError' }, 'retry', 'timeout'],
   ];
   for (const [name, answer, error, verdict, reason] of rows) {
     test(name, () => {

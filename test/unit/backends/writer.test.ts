@@ -38,17 +38,39 @@ after(() => server.close());
 
 const target = { db: 'telegraf', rp: 'short', precision: 's' as const, credentials: { u: 'alice', p: 'x&y' } };
 
-test('query carries db, rp, precision and the client\'s u/p; merged bodies go out whole with Content-Length', async () => {
-  const w = new Writer({ location: `${base}/write`, timeoutMs: 2000, connections: 2, skipTlsVerification: false });
+const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+test('query carries db, rp, precision; the client\'s u/p go as Basic auth; merged bodies go out whole with Content-Length', async () => {
+  const w = new Writer({ location: `${base}/write`, timeoutMs: 2000, connections: 2, skipTlsVerification: false, httpUser: 'relay', httpPass: 'pw' });
   const a = await w.send(target, [Buffer.from('m v=1 1\n'), Buffer.from('m v=2 2\n')]);
   assert.equal(a.status, 204);
   const s = seen.at(-1)!;
   const q = new URL(s.url, base).searchParams;
-  assert.deepEqual([q.get('db'), q.get('rp'), q.get('precision'), q.get('u'), q.get('p')], ['telegraf', 'short', 's', 'alice', 'x&y']);
+  assert.deepEqual([...q.keys()], ['db', 'rp', 'precision'], 'no credentials in the URL');
+  assert.deepEqual([q.get('db'), q.get('rp'), q.get('precision')], ['telegraf', 'short', 's']);
   assert.equal(s.body, 'm v=1 1\nm v=2 2\n');
   assert.equal(s.headers['content-length'], String(s.body.length));
   assert.equal(s.headers['transfer-encoding'], undefined);
-  assert.equal(s.headers['authorization'], undefined, 'the client brought u/p: no configured Basic auth added');
+  assert.equal(s.headers['authorization'], basic('alice', 'x&y'), "the client's u/p, not the configured Basic auth");
+  await w.close();
+});
+
+test('which credentials go, as InfluxDB 1.x would read the client\'s request', async () => {
+  const w = new Writer({ location: `${base}/write`, timeoutMs: 2000, connections: 1, skipTlsVerification: false, httpUser: 'relay', httpPass: 'pw' });
+  const rows: Array<[string, { authorization?: string; u?: string; p?: string }, string | undefined]> = [
+    ['u/p beat the header (1.x reads them first)', { authorization: 'Token other', u: 'alice', p: 'pw1' }, basic('alice', 'pw1')],
+    ['v2 token as user:password', { authorization: 'Token alice:pw1', u: 'alice', p: 'pw1' }, basic('alice', 'pw1')],
+    ['u without p: the header', { authorization: basic('bob', 'pw2'), u: 'alice' }, basic('bob', 'pw2')],
+    ['u without p and no header: still the client\'s', { u: 'alice' }, basic('alice', '')],
+    ['header only', { authorization: 'Bearer jwt' }, 'Bearer jwt'],
+    ['nothing: the configured credentials', {}, basic('relay', 'pw')],
+  ];
+  for (const [name, credentials, expected] of rows) {
+    await w.send({ db: 'd', rp: '', precision: 'n', credentials }, Buffer.from('m v=1 1\n'));
+    const s = seen.at(-1)!;
+    assert.equal(s.headers['authorization'], expected, name);
+    assert.equal(s.url, '/write?db=d', name);
+  }
   await w.close();
 });
 
