@@ -33,6 +33,10 @@ async function main(argv: readonly string[]): Promise<number> {
       const { haproxyCommand } = await import('./haproxy/cli.js');
       return haproxyCommand([...args.rest]);
     }
+    case 'missed': {
+      const { missedCommand } = await import('./integrity/cli.js');
+      return missedCommand([...args.rest]);
+    }
     case 'check':
     case 'run':
       return runOrCheck(args);

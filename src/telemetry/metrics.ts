@@ -10,6 +10,11 @@ export interface QueueGaugeSource {
   health(): { queueBytes: number; queueBatches: number; oldestBatchAgeMs: number };
 }
 
+/** What the missed-window ledger reports at scrape time: unrepaired windows per backend. */
+export interface MissedWindowsSource {
+  unrepairedCounts(): ReadonlyMap<string, number>;
+}
+
 /** What a spool reports at scrape time. */
 export interface SpoolGaugeSource {
   readonly backendNames: readonly string[];
@@ -168,6 +173,31 @@ export class RelayMetrics {
         this.spoolCatchingUp.labels(backend).set(st.catchingUp ? 1 : 0);
       }
     }
+  }
+
+  readonly missedWindows: Gauge<'backend'> = new Gauge({
+    name: 'influx_relay_missed_windows',
+    help: 'Unrepaired missed windows per backend: time ranges the backend may be missing (see `influx-relay missed`).',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+    collect: () => this.collectMissedWindows(),
+  });
+  readonly missedPoints = new Counter({
+    name: 'influx_relay_missed_points_total',
+    help: 'Points recorded in the missed-window ledger, by backend and reason (queue-full, dead-letter, unclean-stop, ...).',
+    labelNames: ['backend', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private missedWindowsSource: MissedWindowsSource | undefined;
+
+  trackMissedWindows(source: MissedWindowsSource): void {
+    this.missedWindowsSource = source;
+  }
+
+  private collectMissedWindows(): void {
+    const counts = this.missedWindowsSource?.unrepairedCounts();
+    if (counts === undefined) return;
+    for (const [backend, n] of counts) this.missedWindows.labels(backend).set(n);
   }
 
   constructor(options: { processMetrics?: boolean } = {}) {

@@ -10,6 +10,7 @@ test('Go flag style and GNU style', () => {
   assert.equal(parseArgs(['-check', '-config', 'r.toml']).command, 'check');
   assert.equal(parseArgs(['-version']).command, 'version');
   assert.deepEqual(parseArgs(['haproxy', '-cluster', 'c.toml']), { command: 'haproxy', rest: ['-cluster', 'c.toml'] });
+  assert.deepEqual(parseArgs(['missed', '-config', 'r.toml', '--json']), { command: 'missed', rest: ['-config', 'r.toml', '--json'] });
 });
 
 test('usage errors', () => {
