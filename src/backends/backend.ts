@@ -8,7 +8,7 @@ import type { WhenFull } from '../config/types.js';
 import type { BatchQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LogThrottle, redactUrl } from '../telemetry/logger.js';
-import { redactText } from '../telemetry/redact.js';
+import { redactCredentials } from '../telemetry/redact.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import type { DeadLetterSink } from './dead-letters.js';
 import { Deliveries, type Fate } from './deliveries.js';
@@ -121,7 +121,7 @@ export class Backend {
           this.m.up.set(this.sender.state(this.queue) === 'down' ? 0 : 1);
         },
       },
-      redactText,
+      redactCredentials,
     );
     this.queue.onLeasable?.(() => this.sender.pump());
   }
