@@ -10,6 +10,9 @@ import { backendFromConfig } from './backends/from-config.js';
 import type { HttpOutputConfig, RelayConfig } from './config/types.js';
 import { FanOut } from './fanout.js';
 import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
+import { BacklogTracker } from './integrity/backlog.js';
+import { ledgerFile, MissedWindowLedger } from './integrity/ledger.js';
+import { TrackedMemoryQueue } from './integrity/tracked-queue.js';
 import { Spool } from './queue/spool/spool.js';
 import { HttpSource } from './sources/http.js';
 import { TcpSource } from './sources/tcp.js';
@@ -29,6 +32,8 @@ export class Relay {
   private readonly backends: Backend[] = [];
   private readonly spools: Spool[] = [];
   private readonly scanPool: ScanPool;
+  /** What each backend missed; undefined without ledger-dir or spool-dir. */
+  private ledger: MissedWindowLedger | undefined;
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
 
@@ -61,6 +66,11 @@ export class Relay {
 
   private async build(): Promise<void> {
     const c = this.config;
+    const file = ledgerFile(c);
+    if (file) {
+      const names = [...new Set([...c.http, ...c.tcp, ...c.udp].flatMap((l) => l.output.flatMap((o) => (o.kind === 'http' ? [o.name] : []))))];
+      this.ledger = await MissedWindowLedger.open({ file, logger: this.log, metrics: this.metrics, backends: names });
+    }
     for (const l of c.http) {
       const fanout = await this.fanout(l.name, l.output);
       this.http.push(
@@ -108,11 +118,19 @@ export class Relay {
         metrics: this.metrics,
         whenFull: this.config.whenFull,
         ...(spool ? { queue: spool.queue(o.name) } : {}),
+        ...(this.ledger ? { missed: this.ledger, memoryQueue: (bytes: number) => this.trackedQueue(o.name, bytes) } : {}),
         ...(deadLetters(o) ? { defaultDeadLetterFile: deadLetters(o)! } : {}),
       }),
     );
     this.backends.push(...backends);
     return new FanOut(backends, this.config.answerTimeoutMs, spool);
+  }
+
+  /** A memory queue whose backlog summary the ledger persists, so a crash still tells what each backend lost. */
+  private trackedQueue(backend: string, capacityBytes: number): TrackedMemoryQueue {
+    const tracker = new BacklogTracker();
+    this.ledger!.trackBacklog(backend, tracker);
+    return new TrackedMemoryQueue(capacityBytes, tracker);
   }
 
   private spoolPath(listener: string): string | undefined {
@@ -132,7 +150,12 @@ export class Relay {
       fsyncIntervalMs: c.fsyncIntervalMs,
       whenFull: c.whenFull,
       logger,
-      onDrop: (backend, points, reason) => this.metrics.backendPointsDropped.labels(backend, reason).inc(points),
+      onDrop: (backend, points, reason, sinceMs) => {
+        this.metrics.backendPointsDropped.labels(backend, reason).inc(points);
+        // Records on disk carry no per-point times here: the window is every database, from the oldest receipt on.
+        const fromNs = BigInt(sinceMs) * 1_000_000n;
+        this.ledger?.recordRange(backend, { db: '*', rp: '*', fromNs, toNs: BigInt(Date.now()) * 1_000_000n, points }, reason);
+      },
     });
     this.spools.push(spool);
     this.metrics.trackSpool(listener, {
@@ -161,6 +184,8 @@ export class Relay {
     await Promise.all(this.sources.map((s) => s.close(deadline)));
     const left = await Promise.all(this.backends.map(async (b) => ({ name: b.name, ...(await b.close(deadline)) })));
     await Promise.all(this.spools.map((s) => s.close()));
+    // After the backends: what they gave up at the deadline is recorded before the clean-stop marker.
+    await this.ledger?.close();
     await this.scanPool.close();
     for (const l of left) {
       if (l.batches === 0) continue;
@@ -175,6 +200,7 @@ export class Relay {
     await Promise.all(this.sources.map((s) => s.close(Date.now())));
     await Promise.all(this.backends.map((b) => b.destroy()));
     await Promise.all(this.spools.map((s) => s.close().catch(() => undefined)));
+    await this.ledger?.close().catch(() => undefined);
     await this.scanPool.close();
   }
 }

@@ -43,12 +43,16 @@ export interface BackendHealth {
   readonly queueCapacityBytes: number;
   readonly oldestBatchAgeMs: number;
   readonly inFlight: number;
+  /** Unrepaired missed windows in the ledger (see `influx-relay missed`); absent without a ledger. */
+  readonly missedWindows?: number;
   readonly lastError?: { readonly at: string; readonly message: string };
 }
 
 /** Where the batches a backend will never get are recorded, so the replica can be repaired (the ledger). */
 export interface MissedWindowSink {
   record(backend: string, batch: Batch, reason: string): void;
+  /** Windows of this backend not repaired yet. */
+  missedWindows?(backend: string): number;
 }
 
 export interface BackendDeps {
@@ -183,6 +187,7 @@ export class Backend {
       queueCapacityBytes: this.queue.capacityBytes,
       oldestBatchAgeMs: oldest === undefined ? 0 : Date.now() - oldest,
       inFlight: this.sender.inFlight,
+      ...(this.deps.missed?.missedWindows ? { missedWindows: this.deps.missed.missedWindows(this.name) } : {}),
       ...(lastError ? { lastError } : {}),
     };
   }

@@ -21,6 +21,8 @@ export interface BackendContext {
   /** Where dead letters go when `dead-letter-file` is not set (the spool's directory, when there is one). */
   readonly defaultDeadLetterFile?: string;
   readonly missed?: MissedWindowSink;
+  /** Builds the memory queue (the relay wraps it to keep the ledger's backlog summary); a plain one otherwise. */
+  readonly memoryQueue?: (capacityBytes: number) => BatchQueue;
 }
 
 /** A spooled backend always retries: its writes are on disk, and giving up on them would only lose them. */
@@ -45,7 +47,7 @@ export function backendFromConfig(cfg: HttpOutputConfig, ctx: BackendContext): B
       whenFull: retry ? ctx.whenFull : 'reject',
     },
     {
-      queue: ctx.queue ?? new MemoryQueue(capacity),
+      queue: ctx.queue ?? ctx.memoryQueue?.(capacity) ?? new MemoryQueue(capacity),
       writer: writerFromConfig(cfg),
       logger: ctx.logger,
       metrics: ctx.metrics,

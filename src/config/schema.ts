@@ -368,6 +368,14 @@ export const ROOT_FIELDS = {
       'loses nothing acknowledged. Empty: queues live in memory only (see `buffer-size-mb`). Give listeners explicit ' +
       '`name`s when using a spool: the subdirectory follows the name.',
   ),
+  ledgerDir: ours(
+    'ledger-dir',
+    optionalText('path'),
+    'Directory of the missed-window ledger (`missed-windows.jsonl`): what each backend may be missing because the ' +
+      'relay dropped a batch for it (queue full, dead letter, shutdown, a line too large) or lost its memory ' +
+      'backlog in a crash, by database, retention policy and time range, so the replica can be repaired. Empty: ' +
+      'the `spool-dir`; with neither, missed windows are only counted in metrics, not recorded.',
+  ),
   spoolMaxMb: ours(
     'spool-max-mb',
     integer(1024, { min: 1, unit: 'MB' }),

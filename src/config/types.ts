@@ -27,6 +27,8 @@ export interface RelayConfig {
   readonly scanThreads: number;
   /** Undefined: no spool, memory queues. */
   readonly spoolDir?: string;
+  /** Undefined: the spool dir; with neither, no ledger. */
+  readonly ledgerDir?: string;
   readonly spoolMaxMb: number;
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;

@@ -333,6 +333,13 @@ export class MissedWindowLedger {
     return false;
   }
 
+  /** How many windows of `backend` are not repaired yet (for /health). */
+  missedWindows(backend: string): number {
+    let n = 0;
+    for (const w of this.windows.values()) if (w.backend === backend && w.repairedAt === undefined) n++;
+    return n;
+  }
+
   /** Unrepaired windows per backend, with 0 for every declared backend (the gauge). */
   unrepairedCounts(): Map<string, number> {
     const counts = new Map<string, number>();

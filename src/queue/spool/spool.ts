@@ -83,7 +83,11 @@ export interface SpoolOptions {
   readonly checkpointMs?: number;
   readonly logger?: Logger;
   /** Batches dropped for one backend: 'spool-full' (drop-oldest), 'spool-lost' (a segment vanished or was corrupted). */
-  readonly onDrop?: (backend: string, points: number, reason: DropReason) => void;
+  /**
+   * Batches dropped for one backend. The spool keeps no per-point times for records on disk: `sinceMs` is the receipt
+   * time of the oldest dropped record; the missed window runs from there to now, in every database.
+   */
+  readonly onDrop?: (backend: string, points: number, reason: DropReason, sinceMs: number) => void;
 }
 
 export interface SpoolStats {
@@ -180,7 +184,7 @@ export class Spool {
           memoryBytes,
           log: this.log,
           logger,
-          onLost: (points) => opts.onDrop?.(name, points, 'spool-lost'),
+          onLost: (points, _records, _why, sinceMs) => opts.onDrop?.(name, points, 'spool-lost', sinceMs),
         },
         initial,
       );
@@ -285,7 +289,7 @@ export class Spool {
 
   private dropOldest(v: SpoolView, need: number): void {
     const d = v.dropOldest(need);
-    this.opts.onDrop?.(v.name, d.points, 'spool-full');
+    this.opts.onDrop?.(v.name, d.points, 'spool-full', d.sinceMs);
     const suppressed = this.throttle.admit(`drop:${v.name}`);
     if (suppressed !== undefined) {
       this.logger.warn(

@@ -60,7 +60,8 @@ export interface ViewOptions {
   readonly memoryBytes: number;
   readonly log: Pick<SegmentLog, 'read' | 'committedEnd'>;
   readonly logger: Logger;
-  readonly onLost: (points: number, records: number, why: string) => void;
+  /** Records lost from the backlog; `sinceMs`: receipt time of the oldest of them (the window starts there). */
+  readonly onLost: (points: number, records: number, why: string, sinceMs: number) => void;
 }
 
 /** A failed disk read is retried after this long. */
@@ -237,15 +238,17 @@ export class SpoolView implements SpoolQueue {
    * (a span is dropped whole: its records are not in memory to be counted one by one). The caller checked that
    * droppableBytes >= need.
    */
-  dropOldest(need: number): { bytes: number; points: number; records: number } {
+  dropOldest(need: number): { bytes: number; points: number; records: number; sinceMs: number } {
     let bytes = 0;
     let points = 0;
     let records = 0;
+    let sinceMs = Date.now();
     const entries = this.entries;
     for (let i = this.head; i < entries.length && bytes < need; i++) {
       const e = entries[i]!;
       if (e.state !== PENDING) continue;
       e.state = DONE;
+      sinceMs = Math.min(sinceMs, e.batch.receivedAt);
       bytes += e.batch.body.length;
       points += e.batch.points;
       records++;
@@ -255,6 +258,7 @@ export class SpoolView implements SpoolQueue {
     this.memCount -= records;
     while (bytes < need && this.spans.length > 0) {
       const s = this.spans.shift()!;
+      sinceMs = Math.min(sinceMs, s.firstReceivedAt);
       bytes += s.bytes;
       points += s.points;
       records += s.records;
@@ -264,7 +268,7 @@ export class SpoolView implements SpoolQueue {
     }
     this.compact();
     this.maybeLoad();
-    return { bytes, points, records };
+    return { bytes, points, records, sinceMs };
   }
 
   /** A failed write took back the records from `to` on: they leave the tail of this view. */
@@ -394,7 +398,7 @@ export class SpoolView implements SpoolQueue {
 
   private lose(span: Span, why: string): void {
     this.opts.logger.error({ backend: this.name, records: span.records, points: span.points, why }, 'spool: spooled batches lost');
-    this.opts.onLost(span.points, span.records, why);
+    this.opts.onLost(span.points, span.records, why, span.firstReceivedAt);
     this.diskBytes -= span.bytes;
     this.diskRecords -= span.records;
     const i = this.spans.indexOf(span);
