@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Backend } from './backends/backend.js';
 import { backendFromConfig } from './backends/from-config.js';
+import { deadLetterFileName, spoolDirName } from './config/file-names.js';
 import type { HttpOutputConfig, RelayConfig } from './config/types.js';
 import { FanOut } from './fanout.js';
 import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
@@ -101,7 +102,7 @@ export class Relay {
     const spool = await this.openSpool(listener, outputs, logger);
     // Dead letters sit beside the spool (not inside a listener's log directory, where they would be junk to recovery).
     const deadLetters = (o: HttpOutputConfig) =>
-      this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', `${spoolDirName(listener)}.${spoolDirName(o.name)}.lp`) : undefined;
+      this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', deadLetterFileName(listener, o.name)) : undefined;
     const backends = outputs.map((o) => backendFromConfig(o, logger, this.metrics, spool?.queue(o.name), deadLetters(o)));
     this.backends.push(...backends);
     return new FanOut(backends, spool);
@@ -169,9 +170,4 @@ export class Relay {
     await Promise.all(this.spools.map((s) => s.close().catch(() => undefined)));
     await this.scanPool.close();
   }
-}
-
-/** A listener name as a directory name: `http://127.0.0.1:9096` → `http___127.0.0.1_9096`. */
-export function spoolDirName(listener: string): string {
-  return listener.replace(/[^A-Za-z0-9._-]/g, '_');
 }

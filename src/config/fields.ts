@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { parseGoDuration } from './duration.js';
-import { parseHostPort } from './hostport.js';
+import { parseHostPort } from '../net/address.js';
 import { parsePrecision, PRECISIONS, type Precision } from '../lineprotocol/precision.js';
 
 /** Where a key comes from: InfluxData's Go influxdb-relay, or added by this relay. */

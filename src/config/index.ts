@@ -3,7 +3,7 @@ export { ConfigError, type ConfigIssue } from './errors.js';
 export { loadConfigFile, parseConfig } from './load.js';
 export { renderConfigDocs } from './docs.js';
 export { parseGoDuration } from './duration.js';
-export { parseHostPort, type HostPort } from './hostport.js';
+export { parseHostPort, type HostPort } from '../net/address.js';
 export { ACK_MODES, LOG_LEVELS } from './types.js';
 export type {
   AckMode,

@@ -24,6 +24,7 @@ import {
   text,
   type Kind,
 } from './fields.js';
+import { checkListeners, checkOutputNames } from './listener-checks.js';
 import { checkHttpOutput } from './output-checks.js';
 import {
   ACK_MODES,
@@ -182,20 +183,6 @@ const udpOutput: z.ZodType<UdpOutputConfig, z.ZodTypeDef, unknown> = z.unknown()
 });
 
 // ---- listeners ---------------------------------------------------------------------------------------------
-
-type Ctx = z.RefinementCtx;
-
-function checkOutputNames(outputs: readonly { name: string }[], ctx: Ctx): void {
-  const seen = new Map<string, number>();
-  outputs.forEach((o, i) => {
-    const first = seen.get(o.name);
-    if (first === undefined) seen.set(o.name, i);
-    else {
-      const message = `duplicate output name ${JSON.stringify(o.name)} (also output[${first}])`;
-      ctx.addIssue({ code: 'custom', path: ['output', i, 'name'], message: `${message}; names default to the location` });
-    }
-  });
-}
 
 const listenerName = (scheme: string): Kind<string> => shownDefault(text(), `\`"${scheme}://<bind-addr>"\``);
 
@@ -402,31 +389,8 @@ export const ROOT_FIELDS = {
   tcp: ours('tcp', listeners(tcpListener.schema), 'TCP line-protocol listeners: `[[tcp]]` tables.'),
 };
 
-/** Bind addresses must differ among TCP sockets (http, tcp) and among UDP sockets; port 0 never clashes. */
-function checkBindAddrs(groups: readonly (readonly [string, readonly { bindAddr: string }[]])[], ctx: Ctx): void {
-  const seen = new Map<string, string>();
-  for (const [kind, list] of groups) {
-    list.forEach((l, i) => {
-      if (l.bindAddr.endsWith(':0')) return;
-      const key = l.bindAddr.toLowerCase();
-      const first = seen.get(key);
-      if (first === undefined) seen.set(key, `${kind}[${i}]`);
-      else {
-        const message = `${JSON.stringify(l.bindAddr)} is already used by ${first}`;
-        ctx.addIssue({ code: 'custom', path: [kind, i, 'bind-addr'], message });
-      }
-    });
-  }
-}
-
 export const root = section(
   ROOT_FIELDS,
   (r): RelayConfig => r,
-  (c, ctx) => {
-    if (c.http.length + c.udp.length + c.tcp.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'no listeners: add at least one [[http]], [[udp]] or [[tcp]] table' });
-    }
-    checkBindAddrs([['http', c.http], ['tcp', c.tcp]], ctx);
-    checkBindAddrs([['udp', c.udp]], ctx);
-  },
+  checkListeners,
 );

@@ -12,7 +12,7 @@ import type { UdpForwardConfig } from '../config/types.js';
 import { exactBlockEnd } from '../lineprotocol/exact-parser.js';
 import type { IntakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
-import { parseListenAddress } from './address.js';
+import { parseListenAddress } from '../net/address.js';
 
 /** influxdb-relay's default. */
 export const DEFAULT_MTU = 1024;

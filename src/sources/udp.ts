@@ -17,7 +17,7 @@ import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
 import { intakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
-import { parseListenAddress } from './address.js';
+import { parseListenAddress } from '../net/address.js';
 import { UdpForward } from './udp-forward.js';
 
 export interface UdpSourceOptions {

@@ -89,7 +89,7 @@ test('duplicate bind addresses among TCP sockets and among UDP sockets; port 0 n
   assert.equal(err.message, 'tcp[0].bind-addr: ":1" is already used by http[0]');
   const udp = `output = [ { location = "h:1" } ]`;
   assert.equal(errorOf(`[[udp]]\nbind-addr = ":1"\n${udp}\n[[udp]]\nbind-addr = ":1"\n${udp}`).path, 'udp[1].bind-addr');
-  parseConfig(`[[http]]\nbind-addr = "127.0.0.1:0"\n${OUT}\n[[http]]\nbind-addr = "127.0.0.1:0"\n${OUT}`);
+  parseConfig(`[[http]]\nname = "a"\nbind-addr = "127.0.0.1:0"\n${OUT}\n[[http]]\nname = "b"\nbind-addr = "127.0.0.1:0"\n${OUT}`);
 });
 
 test('no listeners', () => {
