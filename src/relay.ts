@@ -72,7 +72,7 @@ export class Relay {
             ...(l.sslCombinedPem ? { sslCombinedPem: l.sslCombinedPem } : {}),
             defaultRetentionPolicy: l.defaultRetentionPolicy,
             defaultConsistency: l.ack,
-            maxBodyBytes: l.maxBodySizeMb * MB,
+            maxBodyBytes: l.maxBodyBytes,
             headerTimeoutMs: l.headerTimeoutMs,
             requestTimeoutMs: l.requestTimeoutMs,
             idleTimeoutMs: l.idleTimeoutMs,
@@ -120,7 +120,7 @@ export class Relay {
       backends: outputs.map((o) => o.name),
       maxBytesPerBackend: c.spoolMaxMb * MB,
       // Each backend's buffer-size-mb is the in-memory tail of its backlog; the spool holds the rest.
-      memoryBytesPerBackend: Math.min(c.spoolMaxMb, Math.max(...outputs.map((o) => o.bufferSizeMb || 64))) * MB,
+      memoryBytesPerBackend: Math.min(c.spoolMaxMb, Math.max(...outputs.map((o) => o.spoolMemoryMb))) * MB,
       fsync: c.fsync,
       fsyncIntervalMs: c.fsyncIntervalMs,
       whenFull: c.whenFull,

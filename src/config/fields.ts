@@ -88,6 +88,15 @@ export function integer(def: number, o: IntegerOptions = {}): Kind<number> {
   return { type, defaultText: code(def), schema };
 }
 
+/** An integer key that may be left unset (loaded as undefined), e.g. a deprecated alias that wins only when set. */
+export function optionalInteger(o: Omit<IntegerOptions, 'zeroIsDefault'> = {}): Kind<number | undefined> {
+  const min = o.min ?? 0;
+  let n = z.number().int().min(min, `must be at least ${min}`);
+  if (o.max !== undefined) n = n.max(o.max, `must be at most ${o.max}`);
+  const range = o.max !== undefined ? `, ${min} to ${o.max}` : min > 0 ? `, >= ${min}` : '';
+  return { type: `integer${o.unit === undefined ? '' : ` (${o.unit})`}${range}`, defaultText: 'unset', schema: n.optional() };
+}
+
 export interface DurationOptions {
   /** Whether "0" is allowed (otherwise the duration must be positive). */
   readonly zero?: boolean;

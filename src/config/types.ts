@@ -51,6 +51,8 @@ export interface HttpOutputConfig {
   readonly timeoutMs: number;
   /** Queue limit; 0 disables queueing (each write is tried once). */
   readonly bufferSizeMb: number;
+  /** With a spool: the part of this backend's backlog kept in memory (buffer-size-mb, its default when that is 0). */
+  readonly spoolMemoryMb: number;
   readonly maxBatchKb: number;
   readonly maxDelayIntervalMs: number;
   readonly skipTlsVerification: boolean;
@@ -87,7 +89,8 @@ export interface HttpListenerConfig {
   readonly defaultPingResponse: number;
   readonly output: readonly HttpOutputConfig[];
   readonly ack: AckMode;
-  readonly maxBodySizeMb: number;
+  /** Largest decoded request body: `max-body-size`, or the deprecated `max-body-size-mb` in MiB when set. */
+  readonly maxBodyBytes: number;
   readonly headerTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;

@@ -16,6 +16,7 @@ export function httpOutput(location: string, o: Partial<HttpOutputConfig> = {}):
     type: 'v1',
     timeoutMs: 5000,
     bufferSizeMb: 16,
+    spoolMemoryMb: 16,
     maxBatchKb: 512,
     maxDelayIntervalMs: 1000,
     skipTlsVerification: false,
