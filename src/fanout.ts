@@ -15,8 +15,7 @@ import type { Batch } from './batch.js';
 import type { Backend, SubmitOutcome } from './backends/backend.js';
 import type { Journal } from './queue/queue.js';
 
-export const CONSISTENCY_LEVELS = ['any', 'one', 'quorum', 'all'] as const;
-export type Consistency = (typeof CONSISTENCY_LEVELS)[number];
+import { CONSISTENCY_LEVELS, type Consistency } from './config/enums.js';
 
 export function parseConsistency(value: string | null | undefined): Consistency | undefined {
   return (CONSISTENCY_LEVELS as readonly string[]).includes(value ?? '') ? (value as Consistency) : undefined;

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
-import { LOG_LEVELS } from './config/types.js';
+import { LOG_LEVELS } from './config/enums.js';
 import { parseArgs, USAGE, UsageError, type MainArgs } from './cli-args.js';
 import { Relay } from './relay.js';
 import { createLogger, type LogLevel } from './telemetry/logger.js';

@@ -28,12 +28,8 @@ import {
 } from './fields.js';
 import { checkListeners, checkOutputNames } from './listener-checks.js';
 import { checkHttpOutput } from './output-checks.js';
+import { CONSISTENCY_LEVELS, FSYNC_POLICIES, LOG_LEVELS, OUTPUT_TYPES, WHEN_FULL } from './enums.js';
 import {
-  ACK_MODES,
-  FSYNC_POLICIES,
-  WHEN_FULL,
-  LOG_LEVELS,
-  OUTPUT_TYPES,
   type HttpListenerConfig,
   type HttpOutputConfig,
   type RelayConfig,
@@ -227,7 +223,7 @@ export const HTTP_LISTENER_FIELDS = {
   ),
   ack: ours(
     'ack',
-    oneOf(ACK_MODES, 'any'),
+    oneOf(CONSISTENCY_LEVELS, 'any'),
     "When the client gets its 204. `any`: once every backend has delivered the write or holds it in its queue (a " +
       'backend that is up still gets up to its `timeout` to answer first, so its 4xx reaches the client). `one`, ' +
       '`quorum` (a majority), `all`: once that many backends have delivered it, within the output `timeout`. The ' +

@@ -5,20 +5,7 @@
  */
 import type { Precision } from '../lineprotocol/precision.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const ACK_MODES = ['any', 'one', 'quorum', 'all'] as const;
-export type AckMode = (typeof ACK_MODES)[number];
-
-export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
-export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
-export const WHEN_FULL = ['reject', 'drop-oldest'] as const;
-export type WhenFull = (typeof WHEN_FULL)[number];
-
-/** The write API an HTTP output speaks: InfluxDB 1.x `/write`, or 2.x/3.x `/api/v2/write`. */
-export const OUTPUT_TYPES = ['v1', 'v2'] as const;
-export type OutputType = (typeof OUTPUT_TYPES)[number];
+import type { Consistency, FsyncPolicy, LogLevel, OutputType, WhenFull } from './enums.js';
 
 export interface RelayConfig {
   readonly logLevel: LogLevel;
@@ -88,7 +75,7 @@ export interface HttpListenerConfig {
   /** Status code of GET/HEAD /ping. */
   readonly defaultPingResponse: number;
   readonly output: readonly HttpOutputConfig[];
-  readonly ack: AckMode;
+  readonly ack: Consistency;
   /** Largest decoded request body: `max-body-size`, or the deprecated `max-body-size-mb` in MiB when set. */
   readonly maxBodyBytes: number;
   readonly headerTimeoutMs: number;
