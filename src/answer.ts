@@ -13,11 +13,10 @@
  * must not hold every client for its whole `timeout`. A batch a backend missed (drop-oldest) counts as queued too:
  * the relay recorded exactly what that backend lacks.
  */
-import type { AckMode as Consistency } from './config/types.js';
 import type { Fate, Ticket } from './backends/backend.js';
+import type { Consistency } from './config/enums.js';
 
-export type { AckMode as Consistency } from './config/types.js';
-export { ACK_MODES as CONSISTENCY_LEVELS } from './config/types.js';
+export type { Consistency } from './config/enums.js';
 
 export type FanOutResult =
   | { readonly kind: 'accepted'; readonly status: 204; readonly delivered: number }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * Entry point: argv → config → relay.start(); SIGTERM/SIGINT → graceful close → exit 0.
+ * Entry point: argv → config → relay.start(); SIGTERM/SIGINT → graceful close → exit 0. SIGHUP is logged and
+ * ignored (Node's default would kill the process, and with memory queues lose what they hold): no hot reload yet.
  * Exit codes: 0 ok, 1 runtime failure (e.g. a port in use), 2 usage or config error.
  */
 import { ConfigError } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
-import { LOG_LEVELS } from './config/types.js';
+import { LOG_LEVELS } from './config/enums.js';
 import { parseArgs, USAGE, UsageError, type MainArgs } from './cli-args.js';
 import { Relay } from './relay.js';
 import { createLogger, type LogLevel } from './telemetry/logger.js';
@@ -64,6 +65,10 @@ async function runOrCheck(args: MainArgs): Promise<number> {
   }
 
   const logger = createLogger((args.logLevel ?? config.logLevel) as LogLevel);
+  // Installed before start(): a SIGHUP during startup must not kill the relay either.
+  process.on('SIGHUP', () => {
+    logger.warn({ signal: 'SIGHUP' }, 'config reload is not supported yet: restart the relay to apply config changes');
+  });
   const relay = new Relay(config, logger);
   try {
     await relay.start();

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Backend } from './backends/backend.js';
 import { backendFromConfig } from './backends/from-config.js';
+import { deadLetterFileName, spoolDirName } from './config/file-names.js';
 import type { HttpOutputConfig, RelayConfig } from './config/types.js';
 import { FanOut } from './fanout.js';
 import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
@@ -81,7 +82,7 @@ export class Relay {
             ...(l.sslCombinedPem ? { sslCombinedPem: l.sslCombinedPem } : {}),
             defaultRetentionPolicy: l.defaultRetentionPolicy,
             defaultConsistency: l.ack,
-            maxBodyBytes: l.maxBodySizeMb * MB,
+            maxBodyBytes: l.maxBodyBytes,
             headerTimeoutMs: l.headerTimeoutMs,
             requestTimeoutMs: l.requestTimeoutMs,
             idleTimeoutMs: l.idleTimeoutMs,
@@ -111,7 +112,7 @@ export class Relay {
     const spool = await this.openSpool(listener, outputs, logger);
     // Dead letters sit beside the spool (not inside a listener's log directory, where they would be junk to recovery).
     const deadLetters = (o: HttpOutputConfig) =>
-      this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', `${spoolDirName(listener)}.${spoolDirName(o.name)}.lp`) : undefined;
+      this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', deadLetterFileName(listener, o.name)) : undefined;
     const backends = outputs.map((o) =>
       backendFromConfig(o, {
         logger,
@@ -145,7 +146,7 @@ export class Relay {
       backends: outputs.map((o) => o.name),
       maxBytesPerBackend: c.spoolMaxMb * MB,
       // Each backend's buffer-size-mb is the in-memory tail of its backlog; the spool holds the rest.
-      memoryBytesPerBackend: Math.min(c.spoolMaxMb, Math.max(...outputs.map((o) => o.bufferSizeMb || 64))) * MB,
+      memoryBytesPerBackend: Math.min(c.spoolMaxMb, Math.max(...outputs.map((o) => o.spoolMemoryMb))) * MB,
       fsync: c.fsync,
       fsyncIntervalMs: c.fsyncIntervalMs,
       whenFull: c.whenFull,
@@ -203,9 +204,4 @@ export class Relay {
     await this.ledger?.close().catch(() => undefined);
     await this.scanPool.close();
   }
-}
-
-/** A listener name as a directory name: `http://127.0.0.1:9096` → `http___127.0.0.1_9096`. */
-export function spoolDirName(listener: string): string {
-  return listener.replace(/[^A-Za-z0-9._-]/g, '_');
 }

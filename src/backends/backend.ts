@@ -4,7 +4,7 @@
  * sender.ts, admission under `when-full` is room.ts, and the clients waiting on a batch are deliveries.ts.
  */
 import type { Batch } from '../batch.js';
-import type { WhenFull } from '../config/types.js';
+import type { WhenFull } from '../config/enums.js';
 import type { BatchQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LogThrottle, redactUrl } from '../telemetry/logger.js';
@@ -196,10 +196,8 @@ export class Backend {
   private dropped(batches: readonly Batch[], points: number, reason: string, message: string): void {
     this.deps.metrics.backendPointsDropped.labels(this.name, reason).inc(points);
     for (const b of batches) this.deps.missed?.record(this.name, b, reason);
-    const suppressed = this.throttle.admit(reason);
-    if (suppressed === undefined) return;
     const fields = { reason, points, batches: batches.length, db: batches[0]?.target.db, error: message };
-    this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, 'batches dropped for this backend: recorded as missed');
+    this.throttle.log(this.log, 'warn', reason, fields, 'batches dropped for this backend: recorded as missed');
   }
 
   private deadLetter(batch: Batch, message: string): void {

@@ -1,6 +1,7 @@
 /** Builds a Backend, with its own queue, writer and dead-letter file, from an output section of the config. */
 import { readFileSync } from 'node:fs';
-import type { HttpOutputConfig, WhenFull } from '../config/types.js';
+import type { WhenFull } from '../config/enums.js';
+import type { HttpOutputConfig } from '../config/types.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import type { BatchQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';

@@ -11,7 +11,7 @@
  * `take` only hands the batch over.
  */
 import type { Batch } from '../batch.js';
-import type { WhenFull } from '../config/types.js';
+import type { WhenFull } from '../config/enums.js';
 import type { BatchQueue } from '../queue/queue.js';
 
 /** A queue whose batches can be dropped from the head to make room (the memory queue). */

@@ -331,8 +331,6 @@ export class Sender {
   }
 
   private logThrottled(key: string, level: 'warn' | 'error', fields: Record<string, unknown>, msg: string): void {
-    const suppressed = this.throttle.admit(key);
-    if (suppressed === undefined) return;
-    this.h.log[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+    this.throttle.log(this.h.log, level, key, fields, msg);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { parseGoDuration } from './duration.js';
-import { parseHostPort } from './hostport.js';
+import { parseHostPort } from '../net/address.js';
 import { parsePrecision, PRECISIONS, type Precision } from '../lineprotocol/precision.js';
 
 /** Where a key comes from: InfluxData's Go influxdb-relay, or added by this relay. */
@@ -86,6 +86,15 @@ export function integer(def: number, o: IntegerOptions = {}): Kind<number> {
   const range = o.max !== undefined ? `, ${min} to ${o.max}` : min > 0 ? `, >= ${min}` : '';
   const type = `integer${o.unit === undefined ? '' : ` (${o.unit})`}${range}`;
   return { type, defaultText: code(def), schema };
+}
+
+/** An integer key that may be left unset (loaded as undefined), e.g. a deprecated alias that wins only when set. */
+export function optionalInteger(o: Omit<IntegerOptions, 'zeroIsDefault'> = {}): Kind<number | undefined> {
+  const min = o.min ?? 0;
+  let n = z.number().int().min(min, `must be at least ${min}`);
+  if (o.max !== undefined) n = n.max(o.max, `must be at most ${o.max}`);
+  const range = o.max !== undefined ? `, ${min} to ${o.max}` : min > 0 ? `, >= ${min}` : '';
+  return { type: `integer${o.unit === undefined ? '' : ` (${o.unit})`}${range}`, defaultText: 'unset', schema: n.optional() };
 }
 
 export interface DurationOptions {

@@ -3,13 +3,12 @@ export { ConfigError, type ConfigIssue } from './errors.js';
 export { loadConfigFile, parseConfig } from './load.js';
 export { renderConfigDocs } from './docs.js';
 export { parseGoDuration } from './duration.js';
-export { parseHostPort, type HostPort } from './hostport.js';
-export { ACK_MODES, LOG_LEVELS } from './types.js';
+export { parseHostPort, type HostPort } from '../net/address.js';
+export { CONSISTENCY_LEVELS, FSYNC_POLICIES, LOG_LEVELS, OUTPUT_TYPES, WHEN_FULL } from './enums.js';
+export type { Consistency, FsyncPolicy, LogLevel, OutputType, WhenFull } from './enums.js';
 export type {
-  AckMode,
   HttpListenerConfig,
   HttpOutputConfig,
-  LogLevel,
   RelayConfig,
   TcpListenerConfig,
   UdpForwardConfig,

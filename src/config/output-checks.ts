@@ -17,9 +17,23 @@ export function checkHttpOutput(o: HttpOutputConfig, ctx: Ctx): void {
   if ((o.httpUser === undefined) !== (o.httpPass === undefined)) {
     issue(ctx, o.httpUser === undefined ? 'http-user' : 'http-pass', 'http-user and http-pass must be set together');
   }
+  checkUrlCredentials(o, ctx);
   if (o.type === 'v2') checkV2(o, ctx);
   else checkV1(o, ctx);
   checkTls(o, ctx);
+}
+
+/** Credentials in the URL are percent-decoded when the backend is built: a bad escape must fail here, not at start. */
+function checkUrlCredentials(o: HttpOutputConfig, ctx: Ctx): void {
+  const url = new URL(o.location);
+  for (const [part, value] of [['user', url.username], ['password', url.password]] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      // The value itself is not shown: it is a credential.
+      issue(ctx, 'location', `the ${part} in the URL is not valid percent-encoding (write a literal "%" as %25)`);
+    }
+  }
 }
 
 function checkV2(o: HttpOutputConfig, ctx: Ctx): void {

@@ -3,6 +3,7 @@
  * loader (load.ts) and for docs/configuration.md (docs.ts). Keys of InfluxData's influxdb-relay keep their Go
  * meaning so its relay.toml loads unchanged; where our default differs, the description says so.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { z } from 'zod';
 import {
   address,
@@ -14,6 +15,7 @@ import {
   integer,
   isHttpUrl,
   oneOf,
+  optionalInteger,
   optionalText,
   ours,
   precision,
@@ -24,13 +26,10 @@ import {
   text,
   type Kind,
 } from './fields.js';
+import { checkListeners, checkOutputNames } from './listener-checks.js';
 import { checkHttpOutput } from './output-checks.js';
+import { CONSISTENCY_LEVELS, FSYNC_POLICIES, LOG_LEVELS, OUTPUT_TYPES, WHEN_FULL } from './enums.js';
 import {
-  ACK_MODES,
-  FSYNC_POLICIES,
-  WHEN_FULL,
-  LOG_LEVELS,
-  OUTPUT_TYPES,
   type HttpListenerConfig,
   type HttpOutputConfig,
   type RelayConfig,
@@ -44,6 +43,10 @@ import {
 
 const outputName = shownDefault(text(), 'the `location`');
 
+const MiB = 1024 * 1024;
+/** `buffer-size-mb` when absent, and the in-memory part of a spooled backlog when it is 0 (see spoolMemoryMb). */
+const DEFAULT_BUFFER_SIZE_MB = 64;
+
 export const HTTP_OUTPUT_FIELDS = {
   name: go('name', outputName, 'Backend name in logs and metrics; unique within its listener.'),
   location: go(
@@ -56,11 +59,12 @@ export const HTTP_OUTPUT_FIELDS = {
   timeoutMs: go('timeout', duration('10s', { emptyIsDefault: true }), 'Timeout of one write request to this backend.'),
   bufferSizeMb: go(
     'buffer-size-mb',
-    integer(64, { unit: 'MB' }),
+    integer(DEFAULT_BUFFER_SIZE_MB, { unit: 'MB' }),
     "Limit of this backend's queue, in MB of line protocol: writes wait there while the backend is slow or down, " +
       'and are retried until delivered or dead-lettered. influxdb-relay defaults to 0 (no buffering) when the key ' +
       'is absent; this relay defaults to 64 so that a backend restart loses nothing. An explicit `0` still ' +
-      'disables the queue, as in influxdb-relay: each write is sent once, without retry.',
+      'disables the queue, as in influxdb-relay: each write is sent once, without retry. With `spool-dir` it is the ' +
+      'part of the backlog kept in memory (`0` there means the default, 64).',
   ),
   maxBatchKb: go(
     'max-batch-kb',
@@ -145,7 +149,12 @@ export const HTTP_OUTPUT_FIELDS = {
 
 export const httpOutput = section(
   HTTP_OUTPUT_FIELDS,
-  (r): HttpOutputConfig => ({ kind: 'http', ...r, name: r.name === '' ? r.location : r.name }),
+  (r): HttpOutputConfig => ({
+    kind: 'http',
+    ...r,
+    name: r.name === '' ? r.location : r.name,
+    spoolMemoryMb: r.bufferSizeMb === 0 ? DEFAULT_BUFFER_SIZE_MB : r.bufferSizeMb,
+  }),
   checkHttpOutput,
 );
 
@@ -183,20 +192,6 @@ const udpOutput: z.ZodType<UdpOutputConfig, z.ZodTypeDef, unknown> = z.unknown()
 
 // ---- listeners ---------------------------------------------------------------------------------------------
 
-type Ctx = z.RefinementCtx;
-
-function checkOutputNames(outputs: readonly { name: string }[], ctx: Ctx): void {
-  const seen = new Map<string, number>();
-  outputs.forEach((o, i) => {
-    const first = seen.get(o.name);
-    if (first === undefined) seen.set(o.name, i);
-    else {
-      const message = `duplicate output name ${JSON.stringify(o.name)} (also output[${first}])`;
-      ctx.addIssue({ code: 'custom', path: ['output', i, 'name'], message: `${message}; names default to the location` });
-    }
-  });
-}
-
 const listenerName = (scheme: string): Kind<string> => shownDefault(text(), `\`"${scheme}://<bind-addr>"\``);
 
 export const HTTP_LISTENER_FIELDS = {
@@ -228,17 +223,24 @@ export const HTTP_LISTENER_FIELDS = {
   ),
   ack: ours(
     'ack',
-    oneOf(ACK_MODES, 'any'),
+    oneOf(CONSISTENCY_LEVELS, 'any'),
     "When the client gets its 204. `any`: once every backend has delivered the write or holds it in its queue (a " +
       'backend that is up still gets up to `answer-timeout` to answer first, so its 4xx reaches the client). `one`, ' +
       '`quorum` (a majority), `all`: once that many backends have delivered it, within `answer-timeout`. The ' +
       "`consistency` query parameter overrides it per request.",
   ),
+  maxBodySize: ours(
+    'max-body-size',
+    integer(25_000_000, { unit: 'bytes' }),
+    "Largest request body, measured after gzip decoding (so a small compressed body cannot expand without limit); " +
+      "larger requests get 413. InfluxDB's own key, unit and default, so that a body the relay accepts (and queues) " +
+      'is one the backends accept too: keep it at most the backends\' `max-body-size`. `0`: no limit, as in InfluxDB.',
+  ),
   maxBodySizeMb: ours(
     'max-body-size-mb',
-    integer(25, { min: 1, unit: 'MB' }),
-    'Largest request body, measured after gzip decoding (so a small compressed body cannot expand without ' +
-      'limit); larger requests get 413.',
+    optionalInteger({ min: 1, unit: 'MiB' }),
+    'Deprecated: use `max-body-size`. When set, it wins, in MiB: `25` is 26,214,400 bytes, more than InfluxDB ' +
+      'accepts by default (25,000,000), so a write the relay acknowledged could be refused by every backend.',
   ),
   headerTimeoutMs: ours('header-timeout', duration('10s'), 'Time a client has to send the request headers.'),
   requestTimeoutMs: ours(
@@ -249,10 +251,14 @@ export const HTTP_LISTENER_FIELDS = {
   idleTimeoutMs: ours('idle-timeout', duration('60s'), 'How long an idle keep-alive connection stays open.'),
 };
 
+/** `max-body-size = 0`: as large as a Buffer can be (the decoder needs a finite bound). */
+const UNLIMITED_BODY_BYTES = bufferConstants.MAX_LENGTH;
+
 export const httpListener = section(
   HTTP_LISTENER_FIELDS,
-  (r): HttpListenerConfig => ({
+  ({ maxBodySize, maxBodySizeMb, ...r }): HttpListenerConfig => ({
     ...r,
+    maxBodyBytes: maxBodySizeMb !== undefined ? maxBodySizeMb * MiB : maxBodySize === 0 ? UNLIMITED_BODY_BYTES : maxBodySize,
     name: r.name === '' ? `${r.sslCombinedPem === undefined ? 'http' : 'https'}://${r.bindAddr}` : r.name,
   }),
   (l, ctx) => checkOutputNames(l.output, ctx),
@@ -423,31 +429,8 @@ export const ROOT_FIELDS = {
   tcp: ours('tcp', listeners(tcpListener.schema), 'TCP line-protocol listeners: `[[tcp]]` tables.'),
 };
 
-/** Bind addresses must differ among TCP sockets (http, tcp) and among UDP sockets; port 0 never clashes. */
-function checkBindAddrs(groups: readonly (readonly [string, readonly { bindAddr: string }[]])[], ctx: Ctx): void {
-  const seen = new Map<string, string>();
-  for (const [kind, list] of groups) {
-    list.forEach((l, i) => {
-      if (l.bindAddr.endsWith(':0')) return;
-      const key = l.bindAddr.toLowerCase();
-      const first = seen.get(key);
-      if (first === undefined) seen.set(key, `${kind}[${i}]`);
-      else {
-        const message = `${JSON.stringify(l.bindAddr)} is already used by ${first}`;
-        ctx.addIssue({ code: 'custom', path: [kind, i, 'bind-addr'], message });
-      }
-    });
-  }
-}
-
 export const root = section(
   ROOT_FIELDS,
   (r): RelayConfig => r,
-  (c, ctx) => {
-    if (c.http.length + c.udp.length + c.tcp.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'no listeners: add at least one [[http]], [[udp]] or [[tcp]] table' });
-    }
-    checkBindAddrs([['http', c.http], ['tcp', c.tcp]], ctx);
-    checkBindAddrs([['udp', c.udp]], ctx);
-  },
+  checkListeners,
 );

@@ -5,20 +5,7 @@
  */
 import type { Precision } from '../lineprotocol/precision.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const ACK_MODES = ['any', 'one', 'quorum', 'all'] as const;
-export type AckMode = (typeof ACK_MODES)[number];
-
-export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
-export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
-export const WHEN_FULL = ['reject', 'drop-oldest'] as const;
-export type WhenFull = (typeof WHEN_FULL)[number];
-
-/** The write API an HTTP output speaks: InfluxDB 1.x `/write`, or 2.x/3.x `/api/v2/write`. */
-export const OUTPUT_TYPES = ['v1', 'v2'] as const;
-export type OutputType = (typeof OUTPUT_TYPES)[number];
+import type { Consistency, FsyncPolicy, LogLevel, OutputType, WhenFull } from './enums.js';
 
 export interface RelayConfig {
   readonly logLevel: LogLevel;
@@ -54,6 +41,8 @@ export interface HttpOutputConfig {
   readonly timeoutMs: number;
   /** Queue limit; 0 disables queueing (each write is tried once). */
   readonly bufferSizeMb: number;
+  /** With a spool: the part of this backend's backlog kept in memory (buffer-size-mb, its default when that is 0). */
+  readonly spoolMemoryMb: number;
   readonly maxBatchKb: number;
   readonly maxDelayIntervalMs: number;
   readonly skipTlsVerification: boolean;
@@ -89,8 +78,9 @@ export interface HttpListenerConfig {
   /** Status code of GET/HEAD /ping. */
   readonly defaultPingResponse: number;
   readonly output: readonly HttpOutputConfig[];
-  readonly ack: AckMode;
-  readonly maxBodySizeMb: number;
+  readonly ack: Consistency;
+  /** Largest decoded request body: `max-body-size`, or the deprecated `max-body-size-mb` in MiB when set. */
+  readonly maxBodyBytes: number;
   readonly headerTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;

@@ -5,6 +5,7 @@
  */
 import { bindTakesUpstream, bindsCollide, formatHostPort, parseBind } from './address.js';
 import type { HostPort } from './address.js';
+import { formatPath } from '../config/errors.js';
 
 /** The fields the rules read, as the schema has shaped them (before defaults that depend on other keys). */
 export interface RulesInput {
@@ -34,12 +35,6 @@ export const DEFAULT_TCP_BIND = '*:8094';
 /** The raw-TCP bind in force: the explicit one, else the default when relays have a TCP listener. */
 export function effectiveTcpBind(c: RulesInput): HostPort | undefined {
   return c.tcp.bind ?? (c.relays.some((r) => r.tcpAddress) ? parseBind(DEFAULT_TCP_BIND) : undefined);
-}
-
-export function pathText(path: readonly (string | number)[]): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
-  return out;
 }
 
 function sameAddress(a: HostPort, b: HostPort): boolean {
@@ -89,17 +84,17 @@ function portRules(c: RulesInput, report: Report): void {
   const ups = upstreams(c);
   ups.forEach((u, i) => {
     const first = ups.findIndex((o) => sameAddress(o.addr, u.addr));
-    if (first < i) report(u.path, `${formatHostPort(u.addr)} is already ${pathText(ups[first]?.path ?? [])}`);
+    if (first < i) report(u.path, `${formatHostPort(u.addr)} is already ${formatPath(ups[first]?.path ?? [])}`);
   });
   const bs = binds(c);
   bs.forEach((b, i) => {
     const first = bs.findIndex((o) => bindsCollide(o.addr, b.addr));
     if (first < i) {
-      report(b.path, `port ${b.addr.port} is already taken by ${pathText(bs[first]?.path ?? [])}`);
+      report(b.path, `port ${b.addr.port} is already taken by ${formatPath(bs[first]?.path ?? [])}`);
       return;
     }
     const taken = ups.find((u) => bindTakesUpstream(b.addr, u.addr));
-    if (taken) report(b.path, `port ${b.addr.port} is ${pathText(taken.path)} (${formatHostPort(taken.addr)}) on HAProxy's own host`);
+    if (taken) report(b.path, `port ${b.addr.port} is ${formatPath(taken.path)} (${formatHostPort(taken.addr)}) on HAProxy's own host`);
   });
 }
 

@@ -6,7 +6,7 @@
  * the schema; rules that span fields (duplicates, port clashes) live in cluster-rules.ts.
  */
 import { z } from 'zod';
-import { parseBind, parseHostPort } from './address.js';
+import { parseBind, parseDialAddress } from './address.js';
 import type { HostPort } from './address.js';
 import { effectiveTcpBind } from './cluster-rules.js';
 import { unquotable } from './render.js';
@@ -25,7 +25,7 @@ const duration = z.string().regex(DURATION, 'expected a duration with a unit, li
 const quotable = (what: string) => z.string().min(1, `expected a non-empty ${what}`).refine((s) => !unquotable(s), `${what} must not contain ' or control characters`);
 
 const address = z.string().transform((text, ctx): HostPort => {
-  const hp = parseHostPort(text);
+  const hp = parseDialAddress(text);
   if (hp) return hp;
   ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected host:port' });
   return z.NEVER;

@@ -7,7 +7,8 @@ import { parse, TomlError } from 'smol-toml';
 import type { ZodIssue } from 'zod';
 import { clusterSchema } from './cluster.js';
 import type { Cluster } from './cluster.js';
-import { clusterRules, pathText } from './cluster-rules.js';
+import { formatPath } from '../config/errors.js';
+import { clusterRules } from './cluster-rules.js';
 
 export interface ClusterIssue {
   /** Key path in the cluster file, like `databases[1].address`; empty for the file as a whole. */
@@ -28,10 +29,10 @@ export class ClusterError extends Error {
 }
 
 function toIssues(issue: ZodIssue): ClusterIssue[] {
-  const path = pathText(issue.path);
+  const path = formatPath(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ path: pathText([...issue.path, key]), message: 'unknown key' }));
+      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
     case 'invalid_type':
       return [{ path, message: issue.received === 'undefined' ? 'required' : `expected ${issue.expected}, got ${issue.received}` }];
     case 'invalid_enum_value':
@@ -47,7 +48,7 @@ export function validateCluster(raw: unknown, source?: string): Cluster {
   if (!result.success) throw new ClusterError(result.error.issues.flatMap(toIssues), source);
   // Cross-key rules run on valid fields only: a bad address must not also show up as a bogus port clash.
   const broken = clusterRules(result.data);
-  if (broken.length > 0) throw new ClusterError(broken.map((i) => ({ path: pathText(i.path), message: i.message })), source);
+  if (broken.length > 0) throw new ClusterError(broken.map((i) => ({ path: formatPath(i.path), message: i.message })), source);
   return result.data;
 }
 

@@ -12,7 +12,7 @@ import type { FanOut } from '../fanout.js';
 import { ScanPool } from '../lineprotocol/scan-pool.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
-import { parseListenAddress } from './address.js';
+import { parseListenAddress } from '../net/address.js';
 import { noContent, sendError, sendJson, baseHeaders } from './respond.js';
 import { VERSION_HEADER } from '../version.js';
 import { v2WriteDialect } from './v2-write.js';

@@ -295,9 +295,7 @@ export class TcpConnection {
   }
 
   private warn(key: string, fields: Record<string, unknown>, msg: string): void {
-    const suppressed = this.ctx.throttle.admit(key);
-    if (suppressed === undefined) return;
-    this.ctx.log.warn({ peer: this.peer, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg);
+    this.ctx.throttle.log(this.ctx.log, 'warn', key, { peer: this.peer, ...fields }, msg);
   }
 
   private bug(err: unknown): void {

@@ -11,7 +11,7 @@ import type { FanOut } from '../fanout.js';
 import { intakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
-import { parseListenAddress } from './address.js';
+import { parseListenAddress } from '../net/address.js';
 import { TcpConnection, type TcpContext } from './tcp-connection.js';
 
 const KB = 1024;

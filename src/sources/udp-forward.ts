@@ -12,7 +12,7 @@ import type { UdpForwardConfig } from '../config/types.js';
 import { exactBlockEnd } from '../lineprotocol/exact-parser.js';
 import type { IntakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
-import { parseListenAddress } from './address.js';
+import { parseListenAddress } from '../net/address.js';
 
 /** influxdb-relay's default. */
 export const DEFAULT_MTU = 1024;
@@ -120,9 +120,7 @@ export class UdpForward {
   }
 
   private warn(key: string, fields: Record<string, unknown>, msg: string): void {
-    const suppressed = this.throttle.admit(key);
-    if (suppressed === undefined) return;
-    this.log.warn({ output: this.config.name, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg);
+    this.throttle.log(this.log, 'warn', key, { output: this.config.name, ...fields }, msg);
   }
 
   close(): Promise<void> {

@@ -17,7 +17,7 @@ import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
 import { intakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
-import { parseListenAddress } from './address.js';
+import { parseListenAddress } from '../net/address.js';
 import { UdpForward } from './udp-forward.js';
 
 export interface UdpSourceOptions {
@@ -177,9 +177,7 @@ export class UdpSource {
   }
 
   private warn(key: string, fields: Record<string, unknown>, msg: string): void {
-    const suppressed = this.throttle.admit(key);
-    if (suppressed === undefined) return;
-    this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+    this.throttle.log(this.log, 'warn', key, fields, msg);
   }
 
   /**

@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeBatch, type WriteTarget } from '../batch.js';
-import type { Consistency, FanOut } from '../fanout.js';
+import type { Consistency } from '../config/enums.js';
+import type { FanOut } from '../fanout.js';
 import type { ScanPool } from '../lineprotocol/scan-pool.js';
 import { describeParseErrors } from '../lineprotocol/scanner.js';
 import type { Logger } from '../telemetry/logger.js';

@@ -3,7 +3,7 @@
  * Credentials can reach a log line through URLs (`u=`/`p=` query, `user:pass@` in a location) and headers.
  */
 import pino, { type Logger } from 'pino';
-import type { LogLevel as ConfigLogLevel } from '../config/types.js';
+import type { LogLevel as ConfigLogLevel } from '../config/enums.js';
 
 export type { Logger };
 export type LogLevel = ConfigLogLevel | 'silent';
@@ -28,7 +28,8 @@ export { redactCredentials, redactUrl } from './redact.js';
 
 /**
  * Lets a repeated error through once per interval per key; counts what it held back, so the next line can say so.
- * Used for backend errors: a dead backend would otherwise log once per retry.
+ * The one throttled-log helper (backend errors, dropped UDP/TCP batches, spool drops): a dead backend or a flood of
+ * bad datagrams would otherwise log once per retry or per packet.
  */
 export class LogThrottle {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
@@ -44,5 +45,12 @@ export class LogThrottle {
     const suppressed = entry?.suppressed ?? 0;
     this.last.set(key, { at: now, suppressed: 0 });
     return suppressed;
+  }
+
+  /** Logs `msg` unless `key` was logged within the interval; the line says how many were held back (`suppressed`). */
+  log(logger: Logger, level: 'warn' | 'error', key: string, fields: Record<string, unknown>, msg: string, now = Date.now()): void {
+    const suppressed = this.admit(key, now);
+    if (suppressed === undefined) return;
+    logger[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg);
   }
 }

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeBatch, type Batch } from '../../src/batch.js';
-import { Spool, type FsyncPolicy } from '../../src/queue/spool/spool.js';
+import type { FsyncPolicy } from '../../src/config/enums.js';
+import { Spool } from '../../src/queue/spool/spool.js';
 
 const { values } = parseArgs({
   options: {

@@ -2,7 +2,8 @@
 // real backends (backendFromConfig), the way the composition root builds them, without the relay binary.
 import type { Backend } from '../../src/backends/backend.js';
 import { backendFromConfig } from '../../src/backends/from-config.js';
-import type { HttpOutputConfig, WhenFull } from '../../src/config/types.js';
+import type { WhenFull } from '../../src/config/enums.js';
+import type { HttpOutputConfig } from '../../src/config/types.js';
 import { FanOut } from '../../src/fanout.js';
 import { createLogger, type Logger } from '../../src/telemetry/logger.js';
 import { RelayMetrics } from '../../src/telemetry/metrics.js';
@@ -16,6 +17,7 @@ export function httpOutput(location: string, o: Partial<HttpOutputConfig> = {}):
     type: 'v1',
     timeoutMs: 5000,
     bufferSizeMb: 16,
+    spoolMemoryMb: 16,
     maxBatchKb: 512,
     maxDelayIntervalMs: 1000,
     skipTlsVerification: false,

@@ -25,7 +25,7 @@ import { SpoolError } from './errors.js';
 import { segmentName, syncDir } from './files.js';
 import { SegmentReader, type CorruptRange, type ScannedRecord } from './segment-reader.js';
 
-export type FsyncPolicy = 'always' | 'interval' | 'never';
+import type { FsyncPolicy } from '../../config/enums.js';
 
 export class Segment {
   /** Bytes handed out in this segment (its end is base + size). */

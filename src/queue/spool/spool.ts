@@ -54,14 +54,13 @@ import { SpoolError, SpoolFullError } from './errors.js';
 import { lockDir, unlockDir, writeCursor } from './files.js';
 import { encodeHead, RecordTooLargeError } from './record.js';
 import { recover } from './recovery.js';
-import { SegmentLog, type FsyncPolicy } from './segment-log.js';
+import type { FsyncPolicy, WhenFull } from '../../config/enums.js';
+import { SegmentLog } from './segment-log.js';
 import { SpoolView, type SpoolQueue } from './view.js';
 
-export type { FsyncPolicy } from './segment-log.js';
 export type { SpoolQueue } from './view.js';
 export { SpoolError, SpoolFullError } from './errors.js';
 
-export type WhenFull = 'reject' | 'drop-oldest';
 export type DropReason = 'spool-full' | 'spool-lost';
 
 export interface SpoolOptions {

@@ -89,7 +89,7 @@ test('duplicate bind addresses among TCP sockets and among UDP sockets; port 0 n
   assert.equal(err.message, 'tcp[0].bind-addr: ":1" is already used by http[0]');
   const udp = `output = [ { location = "h:1" } ]`;
   assert.equal(errorOf(`[[udp]]\nbind-addr = ":1"\n${udp}\n[[udp]]\nbind-addr = ":1"\n${udp}`).path, 'udp[1].bind-addr');
-  parseConfig(`[[http]]\nbind-addr = "127.0.0.1:0"\n${OUT}\n[[http]]\nbind-addr = "127.0.0.1:0"\n${OUT}`);
+  parseConfig(`[[http]]\nname = "a"\nbind-addr = "127.0.0.1:0"\n${OUT}\n[[http]]\nname = "b"\nbind-addr = "127.0.0.1:0"\n${OUT}`);
 });
 
 test('no listeners', () => {
@@ -148,7 +148,7 @@ test('every problem is reported, one per line, each with the source and its path
     'relay.toml',
   );
   assert.deepEqual(err.message.split('\n'), [
-    'relay.toml: http[0].foo: unknown key (allowed here: name, bind-addr, ssl-combined-pem, default-retention-policy, default-ping-response, output, ack, max-body-size-mb, header-timeout, request-timeout, idle-timeout)',
+    'relay.toml: http[0].foo: unknown key (allowed here: name, bind-addr, ssl-combined-pem, default-retention-policy, default-ping-response, output, ack, max-body-size, max-body-size-mb, header-timeout, request-timeout, idle-timeout)',
     'relay.toml: http[0].bind-addr: not a host:port address: "x"',
     'relay.toml: http[0].output[0].location: not an http:// or https:// URL: "ftp://a"',
     'relay.toml: http[0].output[0].timeout: not a Go duration (like "300ms", "1.5s", "1m30s", "2h"): "5"',

@@ -18,6 +18,7 @@ function defaultOutput(location: string, name = location): HttpOutputConfig {
     token: undefined,
     timeoutMs: 10_000,
     bufferSizeMb: 64,
+    spoolMemoryMb: 64,
     maxBatchKb: 512,
     maxDelayIntervalMs: 10_000,
     skipTlsVerification: false,
@@ -58,7 +59,7 @@ describe("influxdb-relay's own sample", () => {
             { ...defaultOutput('http://127.0.0.1:7086/write', 'local2'), httpUser: 'test', httpPass: 'secretpassword' },
           ],
           ack: 'any',
-          maxBodySizeMb: 25,
+          maxBodyBytes: 25_000_000, // InfluxDB's default max-body-size, not 25 MiB
           headerTimeoutMs: 10_000,
           requestTimeoutMs: 30_000,
           idleTimeoutMs: 60_000,
@@ -118,7 +119,8 @@ output = [ { location = "127.0.0.1:8089", mtu = 0 } ]
   assert.equal(second?.sslCombinedPem, '/etc/ssl/relay.pem');
   assert.equal(second?.defaultRetentionPolicy, 'autogen');
   // Go reads "" and 0 as "use the default" for these keys; an explicit buffer-size-mb = 0 disables the queue.
-  assert.deepEqual(second?.output, [{ ...defaultOutput('http://127.0.0.1:8086/write'), bufferSizeMb: 0 }]);
+  // With a spool, 0 still keeps the default in-memory part of the backlog.
+  assert.deepEqual(second?.output, [{ ...defaultOutput('http://127.0.0.1:8086/write'), bufferSizeMb: 0, spoolMemoryMb: 64 }]);
   assert.equal(config.udp[0]?.name, 'udp://127.0.0.1:9096');
   assert.equal(config.udp[0]?.precision, 'ms');
   assert.deepEqual(config.udp[0]?.output, [{ kind: 'udp', name: '127.0.0.1:8089', location: '127.0.0.1:8089', mtu: 1024 }]);
@@ -155,8 +157,8 @@ initial-delay-interval = "250ms"
   const l = config.http[0]!;
   assert.equal(l.name, 'http://127.0.0.1:0');
   assert.deepEqual(
-    [l.ack, l.maxBodySizeMb, l.headerTimeoutMs, l.requestTimeoutMs, l.idleTimeoutMs],
-    ['quorum', 5, 1000, 2000, 3000],
+    [l.ack, l.maxBodyBytes, l.headerTimeoutMs, l.requestTimeoutMs, l.idleTimeoutMs],
+    ['quorum', 5 * 1024 * 1024, 1000, 2000, 3000],
   );
   assert.deepEqual(l.output[0], {
     kind: 'http',
@@ -169,6 +171,7 @@ initial-delay-interval = "250ms"
     caFile: undefined,
     timeoutMs: 1500,
     bufferSizeMb: 1,
+    spoolMemoryMb: 1,
     maxBatchKb: 64,
     maxDelayIntervalMs: 90_000,
     skipTlsVerification: true,
@@ -251,4 +254,16 @@ test('loadConfigFile: an unreadable file is a ConfigError naming the file', () =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("body limit: InfluxDB's max-body-size (bytes, default 25,000,000, 0 = none); max-body-size-mb (MiB) wins when set", () => {
+  const limit = (keys: string) =>
+    parseConfig(`[[http]]\nbind-addr = ":1"\n${keys}\noutput = [ { location = "http://h/write" } ]`).http[0]!.maxBodyBytes;
+  assert.equal(limit(''), 25_000_000);
+  assert.equal(limit('max-body-size = 1000'), 1000);
+  assert.ok(limit('max-body-size = 0') >= 2 ** 31 - 1, 'no limit: as large as a Buffer can be');
+  assert.equal(limit('max-body-size-mb = 25'), 26_214_400);
+  assert.equal(limit('max-body-size = 1000\nmax-body-size-mb = 2'), 2 * 1024 * 1024);
+  assert.throws(() => limit('max-body-size-mb = 0'), /max-body-size-mb: must be at least 1/);
+  assert.throws(() => limit('max-body-size = -1'), /max-body-size: must be at least 0/);
 });

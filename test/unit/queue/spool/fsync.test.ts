@@ -1,7 +1,7 @@
 /** The fsync policies, by behaviour only: what resolves, how syncs group, and that the data is there after reopen. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FsyncPolicy } from '../../../../src/queue/spool/spool.js';
+import type { FsyncPolicy } from '../../../../src/config/enums.js';
 import { batch, drain, openSpool, tempDir, write } from './spool-helpers.js';
 
 const both = ['a', 'b'];
