@@ -42,6 +42,7 @@ describe("influxdb-relay's own sample", () => {
       shutdownTimeoutMs: 10_000,
       scanThreads: -1,
       spoolDir: undefined,
+      ledgerDir: undefined,
       spoolMaxMb: 1024,
       fsync: 'interval',
       fsyncIntervalMs: 20,
