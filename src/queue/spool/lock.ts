@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { createConnection, createServer, type Server } from 'node:net';
 import { readFile, realpath, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SpoolLockedError } from './errors.js';
 
 export const LOCK_FILE = 'LOCK';
 export const LOCK_SOCKET = 'LOCK.sock';
@@ -32,7 +33,7 @@ export class DirLock {
     private readonly server: Server,
   ) {}
 
-  /** Takes the directory for this process, or throws when a live process holds it. */
+  /** Takes the directory for this process, or throws SpoolLockedError when a live process holds it. */
   static async take(dir: string): Promise<DirLock> {
     const path = await socketPath(dir);
     for (let attempt = 0; ; attempt++) {
@@ -46,8 +47,7 @@ export class DirLock {
       if (err.code !== 'EADDRINUSE' || attempt > 0) throw err;
       const holder = await probe(path);
       if (holder === 'live') {
-        const pid = await readPid(dir);
-        throw new Error(`spool directory ${dir} is in use by another live relay${pid ? ` (pid ${pid}, per ${join(dir, LOCK_FILE)})` : ''}: one directory per relay`);
+        throw new SpoolLockedError(dir, await readPid(dir));
       }
       await unlink(path).catch(() => undefined); // left by a holder that died: the kernel already let go of it
     }

@@ -65,7 +65,7 @@ import { SpoolView, type SpoolQueue } from './view.js';
 
 export type { FsyncPolicy } from './segment-log.js';
 export type { SpoolQueue } from './view.js';
-export { SpoolError, SpoolFullError } from './errors.js';
+export { SpoolError, SpoolFullError, SpoolLockedError } from './errors.js';
 
 export type WhenFull = 'reject' | 'drop-oldest';
 export type DropReason = 'spool-full' | 'spool-lost';
