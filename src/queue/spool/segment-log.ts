@@ -14,6 +14,8 @@
  *   one request at a time at 1/interval requests per second; 'always' is the policy for that guarantee.
  * - Rotation is a commit point: a segment is fully committed before the next one is opened, so uncommitted records
  *   always sit in the open segment or in the queue.
+ * - A consumed segment is deleted, the open one included once it is idle; the log then has no segment and the next
+ *   append opens one at `committedEnd`. Positions still only grow (recovery restarts from the highest cursor).
  * - One writer loop: writes, 'always' syncs, rotations and rollbacks never overlap. Only the background fdatasync
  *   of 'interval' runs beside writes, and never beside a rotation or close (quiesceSync).
  */

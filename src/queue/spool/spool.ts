@@ -146,6 +146,8 @@ export class Spool {
   /** Set by a failed write, cleared by the next commit or successful probe. */
   private writeError: DiskError | undefined;
   private probeBytes = PROBE_MIN_BYTES;
+  /** Bumped by every failed write: a probe that raced with one does not clear it. */
+  private writeFailures = 0;
   /** Set by a failed cursor write, cleared once every cursor is saved. */
   private cursorError: DiskError | undefined;
 
@@ -193,7 +195,10 @@ export class Spool {
         segmentBytes: opts.segmentBytes ?? Math.min(64 * MiB, Math.max(MiB, Math.floor(opts.maxBytesPerBackend / 16))),
         logger,
         onCommit: () => {
-          this.writeError = undefined;
+          if (this.writeError) {
+            logger.info({ since: new Date(this.writeError.since).toISOString() }, 'spool: writes succeed again');
+            this.writeError = undefined;
+          }
           for (const v of this.views.values()) v.committed();
         },
         onRollback: (to, records) => {
@@ -201,6 +206,7 @@ export class Spool {
         },
         onError: (err, bytes) => {
           this.writeError = noteError(this.writeError, err);
+          this.writeFailures++;
           this.probeBytes = Math.min(PROBE_MAX_BYTES, Math.max(PROBE_MIN_BYTES, bytes));
           opts.onDiskError?.('write');
         },
@@ -340,13 +346,14 @@ export class Spool {
 
   /** Writes fail: whether the space they need is back. Nothing else would tell a relay that gets no writes. */
   private async probe(): Promise<void> {
+    const failures = this.writeFailures;
     try {
       await probeSpace(this.opts.dir, this.probeBytes);
     } catch (err) {
       if (this.throttle.admit('probe') !== undefined) this.logger.warn({ err, bytes: this.probeBytes }, 'spool: disk still refuses writes');
       return;
     }
-    if (!this.writeError) return;
+    if (!this.writeError || failures !== this.writeFailures) return;
     this.logger.info({ since: new Date(this.writeError.since).toISOString() }, 'spool: disk space is back; accepting writes again');
     this.writeError = undefined;
   }
