@@ -151,6 +151,7 @@ export class Relay {
       fsyncIntervalMs: c.fsyncIntervalMs,
       whenFull: c.whenFull,
       logger,
+      onDiskError: (op) => this.metrics.spoolDiskErrors.labels(listener, op).inc(),
       onDrop: (backend, points, reason, sinceMs) => {
         this.metrics.backendPointsDropped.labels(backend, reason).inc(points);
         // Records on disk carry no per-point times here: the window is every database, from the oldest receipt on.

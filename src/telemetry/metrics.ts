@@ -148,6 +148,12 @@ export class RelayMetrics {
     registers: [this.registry],
     collect: () => this.collectSpools(),
   });
+  readonly spoolDiskErrors = new Counter({
+    name: 'influx_relay_spool_disk_errors_total',
+    help: 'Failed spool disk operations, by listener and op: write (the writes in it got 503), cursor (a cursor was not saved).',
+    labelNames: ['listener', 'op'] as const,
+    registers: [this.registry],
+  });
   private readonly spools: Array<{ listener: string; spool: SpoolGaugeSource }> = [];
 
   trackSpool(listener: string, spool: SpoolGaugeSource): void {

@@ -24,3 +24,15 @@ export class SpoolFullError extends SpoolError {
     this.name = 'SpoolFullError';
   }
 }
+
+/** Another live process holds the spool directory (lock.ts): two relays must not append to one log. */
+export class SpoolLockedError extends SpoolError {
+  override readonly code = 'SPOOL_LOCKED';
+  constructor(
+    readonly dir: string,
+    readonly pid: number | undefined,
+  ) {
+    super(`spool directory ${dir} is in use by another live relay${pid ? ` (pid ${pid}, per ${dir}/LOCK)` : ''}: each relay needs its own spool-dir`);
+    this.name = 'SpoolLockedError';
+  }
+}

@@ -10,7 +10,8 @@ import { open, readdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Batch } from '../../batch.js';
 import type { Logger } from '../../telemetry/logger.js';
-import { LOCK_FILE, isCursorTemp, parseCursorName, parseSegmentName, readCursor, segmentName } from './files.js';
+import { PROBE_FILE, isCursorTemp, parseCursorName, parseSegmentName, readCursor, segmentName } from './files.js';
+import { LOCK_FILE, LOCK_SOCKET } from './lock.js';
 import { Segment } from './segment-log.js';
 import { SegmentReader } from './segment-reader.js';
 import type { Entry, Span } from './view.js';
@@ -75,11 +76,11 @@ export async function recover(
       const st = await stat(join(dir, name)).catch(() => undefined);
       if (st?.isFile()) segments.push(new Segment(base, st.size, true));
       else junk.push(name);
-    } else if (isCursorTemp(name)) {
-      await unlink(join(dir, name)).catch(() => undefined); // a cursor write cut short: the old cursor stands
+    } else if (isCursorTemp(name) || name === PROBE_FILE) {
+      await unlink(join(dir, name)).catch(() => undefined); // a cursor creation or a space probe cut short
     } else if (parseCursorName(name) !== undefined) {
       cursorFiles.add(parseCursorName(name)!);
-    } else if (name !== LOCK_FILE) {
+    } else if (name !== LOCK_FILE && name !== LOCK_SOCKET) {
       junk.push(name);
     }
   }

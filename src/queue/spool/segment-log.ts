@@ -14,13 +14,15 @@
  *   one request at a time at 1/interval requests per second; 'always' is the policy for that guarantee.
  * - Rotation is a commit point: a segment is fully committed before the next one is opened, so uncommitted records
  *   always sit in the open segment or in the queue.
+ * - A consumed segment is deleted, the open one included once it is idle; the log then has no segment and the next
+ *   append opens one at `committedEnd`. Positions still only grow (recovery restarts from the highest cursor).
  * - One writer loop: writes, 'always' syncs, rotations and rollbacks never overlap. Only the background fdatasync
  *   of 'interval' runs beside writes, and never beside a rotation or close (quiesceSync).
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Batch } from '../../batch.js';
-import type { Logger } from '../../telemetry/logger.js';
+import { LogThrottle, type Logger } from '../../telemetry/logger.js';
 import { SpoolError } from './errors.js';
 import { segmentName, syncDir } from './files.js';
 import { SegmentReader, type CorruptRange, type ScannedRecord } from './segment-reader.js';
@@ -79,6 +81,8 @@ export interface LogOptions {
   readonly onCommit: (end: number) => void;
   /** A failed write: records from `to` on are gone, before their promises are rejected. */
   readonly onRollback: (to: number, records: readonly RolledBack[]) => void;
+  /** A write, fdatasync or segment creation failed (after onRollback): `bytes` is what could not be written. */
+  readonly onError?: (err: SpoolError, bytes: number) => void;
 }
 
 /** At most this many records per writev (2 iovecs each; Linux IOV_MAX is 1024). */
@@ -88,6 +92,8 @@ const MAX_GROUP_BYTES = 32 << 20;
 
 export class SegmentLog {
   readonly io = { writes: 0, syncs: 0, bytesWritten: 0, bytesRead: 0 };
+  /** A full disk fails every write a client retries: one error line per 10 s, with a count. */
+  private readonly throttle = new LogThrottle();
   private readonly segs: Segment[];
   private queue: Pending[] = [];
   private queueHead = 0;
@@ -179,16 +185,37 @@ export class SegmentLog {
     }
   }
 
-  /** Deletes the segments that end at or before `pos` (every cursor has passed them), but never the open one. */
+  /**
+   * Deletes the segments that end at or before `pos` (every persisted cursor has passed them). The open segment goes
+   * too once it is idle (nothing queued or being written, no fdatasync running): the next append starts a new
+   * segment at the same position. Without that, a disk that filled up would stay full after every backend caught up.
+   */
   async releaseBefore(pos: number): Promise<void> {
-    while (this.segs.length > 1) {
+    while (this.segs.length > 0) {
       const s = this.segs[0]!;
-      if (s.end > pos || s === this.current || s.end > this.committed) break;
+      if (s.end > pos || s.end > this.committed) break;
+      if (s === this.current) {
+        if (this.busy || this.segs.length > 1) break;
+        // Everything in it is consumed: its pending background fdatasync is moot.
+        if (this.syncTimer) clearTimeout(this.syncTimer);
+        this.syncTimer = undefined;
+        this.dirty = false;
+        this.current = undefined;
+        s.sealed = true;
+      }
       this.segs.shift();
+      const fh = s.fh;
+      s.fh = undefined;
+      await fh?.close().catch(() => undefined);
       await unlink(join(this.opts.dir, segmentName(s.base))).catch((err: unknown) => {
         this.opts.logger.warn({ err, segment: segmentName(s.base) }, 'could not delete a consumed spool segment');
       });
     }
+  }
+
+  /** Appends are queued or being written, or an fdatasync runs. */
+  get busy(): boolean {
+    return this.running || this.queueHead < this.queue.length || this.backgroundSync !== undefined;
   }
 
   /** Writes and commits everything appended (with a final fdatasync whatever the policy), then closes the file. */
@@ -373,9 +400,16 @@ export class SegmentLog {
     }
     const tail = this.segs[this.segs.length - 1];
     if (tail) tail.size = to - tail.base;
-    this.opts.logger.error({ err: cause, records: lost.length, position: to }, 'spool write failed; the uncommitted batches are refused');
+    const suppressed = this.throttle.admit('write');
+    if (suppressed !== undefined) {
+      this.opts.logger.error(
+        { err: cause, records: lost.length, position: to, ...(suppressed > 0 ? { suppressed } : {}) },
+        'spool write failed; the uncommitted batches are refused',
+      );
+    }
     this.opts.onRollback(to, lost);
     for (const p of lost) p.reject(err);
+    this.opts.onError?.(err, lost.reduce((n, p) => n + (p.end - p.pos), 0));
     try {
       for (const s of dropped) {
         if (s.fh) {

@@ -31,12 +31,17 @@
  *   Writes are large sequential writev calls (a group of records at once), one fd per segment.
  * - Failure: a failed write (or fdatasync under 'always') rolls the uncommitted tail back and rejects those appends
  *   with SpoolError (the client gets a 503 and may retry); the relay never crashes on a disk error.
+ * - Disk full: nothing the spool does to make progress needs new space. Cursors are overwritten in place
+ *   (files.ts), and once every persisted cursor has passed the whole log, even the open segment is deleted (the
+ *   next append starts a new one at the same position), so draining the backlog gives the space back. While
+ *   writes fail, health() reports the error and each checkpoint probes for space (a relay out of rotation gets no
+ *   writes to find out); the first write or probe that succeeds clears it. No restart needed.
  *
  * On-disk format (dir = one listener's spool directory, mode 0700; files 0600)
- *   LOCK                          pid of the relay using the directory
+ *   LOCK.sock                     the lock: a socket the holder listens on (lock.ts); LOCK: its pid, for humans
  *   00000000000000000000.seg      segments, named by the log position (byte offset) of their first byte,
  *   00000000000067108919.seg      20 decimal digits; each holds whole records, about segmentBytes of them
- *   cursor-<backend>              a backend's cursor (URI-encoded name): magic "IRCU", version, u64 position, CRC-32
+ *   cursor-<backend>              a backend's cursor (URI-encoded name): two slots overwritten in turn (files.ts)
  * A record (little-endian, unpadded; record.ts):
  *   magic "IRSP" | crc32 u32 of everything after it | version u8 = 1 | precision u8 | reserved u16 |
  *   metaLen u32 | bodyLen u32 | points u32 | receivedAt f64 (ms) | target: db, rp, authorization, u, p as
@@ -51,7 +56,8 @@ import { mkdir } from 'node:fs/promises';
 import type { Batch } from '../../batch.js';
 import { createLogger, LogThrottle, type Logger } from '../../telemetry/logger.js';
 import { SpoolError, SpoolFullError } from './errors.js';
-import { lockDir, unlockDir, writeCursor } from './files.js';
+import { probeSpace, writeCursor } from './files.js';
+import { DirLock } from './lock.js';
 import { encodeHead, RecordTooLargeError } from './record.js';
 import { recover } from './recovery.js';
 import type { FsyncPolicy, WhenFull } from '../../config/enums.js';
@@ -59,7 +65,7 @@ import { SegmentLog } from './segment-log.js';
 import { SpoolView, type SpoolQueue } from './view.js';
 
 export type { SpoolQueue } from './view.js';
-export { SpoolError, SpoolFullError } from './errors.js';
+export { SpoolError, SpoolFullError, SpoolLockedError } from './errors.js';
 
 export type DropReason = 'spool-full' | 'spool-lost';
 
@@ -81,12 +87,27 @@ export interface SpoolOptions {
   /** How often cursors are persisted and consumed segments deleted; default 1000 ms. */
   readonly checkpointMs?: number;
   readonly logger?: Logger;
-  /** Batches dropped for one backend: 'spool-full' (drop-oldest), 'spool-lost' (a segment vanished or was corrupted). */
   /**
    * Batches dropped for one backend. The spool keeps no per-point times for records on disk: `sinceMs` is the receipt
    * time of the oldest dropped record; the missed window runs from there to now, in every database.
    */
   readonly onDrop?: (backend: string, points: number, reason: DropReason, sinceMs: number) => void;
+  /** A disk operation failed: 'write' (appends refused with SpoolError) or 'cursor' (a cursor could not be saved). */
+  readonly onDiskError?: (op: DiskOp) => void;
+}
+
+export type DiskOp = 'write' | 'cursor';
+
+/** Whether the spool's disk works. `error` and `since` (ISO 8601, the first failure of this streak) when not. */
+export interface SpoolHealth {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly since?: string;
+}
+
+interface DiskError {
+  message: string;
+  readonly since: number;
 }
 
 export interface SpoolStats {
@@ -109,6 +130,9 @@ export interface SpoolIo {
 }
 
 const MiB = 1 << 20;
+/** While writes fail, each checkpoint probes for the space the failed write needed, within these bounds. */
+const PROBE_MIN_BYTES = 64 << 10;
+const PROBE_MAX_BYTES = 8 * MiB;
 
 export class Spool {
   private readonly views = new Map<string, SpoolView>();
@@ -120,18 +144,26 @@ export class Spool {
   private checkpointing = 0;
   private timer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private lock: DirLock | undefined;
+  /** Set by a failed write, cleared by the next commit or successful probe. */
+  private writeError: DiskError | undefined;
+  private probeBytes = PROBE_MIN_BYTES;
+  /** Bumped by every failed write: a probe that raced with one does not clear it. */
+  private writeFailures = 0;
+  /** Set by a failed cursor write, cleared once every cursor is saved. */
+  private cursorError: DiskError | undefined;
 
   static async open(opts: SpoolOptions): Promise<Spool> {
     validate(opts);
     const logger = (opts.logger ?? createLogger('silent')).child({ component: 'spool', dir: opts.dir });
     const memoryBytes = opts.memoryBytesPerBackend ?? Math.min(opts.maxBytesPerBackend, 64 * MiB);
-    let locked = false;
+    let lock: DirLock | undefined;
     try {
       await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-      await lockDir(opts.dir);
-      locked = true;
+      lock = await DirLock.take(opts.dir);
       const recovered = await recover(opts.dir, opts.backends, memoryBytes, logger);
       const spool = new Spool(opts, logger, memoryBytes, recovered);
+      spool.lock = lock;
       // Cursors clamped by recovery are written before anything new is appended behind them.
       await spool.checkpoint();
       spool.timer = setInterval(() => {
@@ -144,7 +176,7 @@ export class Spool {
       );
       return spool;
     } catch (err) {
-      if (locked) await unlockDir(opts.dir);
+      await lock?.release();
       if (err instanceof SpoolError) throw err;
       throw new SpoolError(`cannot open the spool in ${opts.dir}: ${(err as Error).message}`, { cause: err });
     }
@@ -165,10 +197,20 @@ export class Spool {
         segmentBytes: opts.segmentBytes ?? Math.min(64 * MiB, Math.max(MiB, Math.floor(opts.maxBytesPerBackend / 16))),
         logger,
         onCommit: () => {
+          if (this.writeError) {
+            logger.info({ since: new Date(this.writeError.since).toISOString() }, 'spool: writes succeed again');
+            this.writeError = undefined;
+          }
           for (const v of this.views.values()) v.committed();
         },
         onRollback: (to, records) => {
           for (const v of this.views.values()) v.rollback(to, records);
+        },
+        onError: (err, bytes) => {
+          this.writeError = noteError(this.writeError, err);
+          this.writeFailures++;
+          this.probeBytes = Math.min(PROBE_MAX_BYTES, Math.max(PROBE_MIN_BYTES, bytes));
+          opts.onDiskError?.('write');
         },
       },
       recovered.segments,
@@ -243,6 +285,19 @@ export class Spool {
     };
   }
 
+  /**
+   * Whether the disk under the spool works: not ok while writes fail (disk full, I/O error; appends are refused with
+   * SpoolError until a write or a space probe succeeds) or cursors cannot be saved (consumed segments are then kept).
+   */
+  health(): SpoolHealth {
+    const broken = this.log.broken;
+    if (broken) return { ok: false, error: broken.message };
+    const e = this.writeError ?? this.cursorError;
+    if (!e) return { ok: true };
+    const since = Math.min(this.writeError?.since ?? Infinity, this.cursorError?.since ?? Infinity);
+    return { ok: false, error: e.message, since: new Date(since).toISOString() };
+  }
+
   /** I/O counters for metrics. */
   get io(): SpoolIo {
     return { ...this.log.io, diskBytes: this.log.diskBytes, segments: this.log.segments.length };
@@ -263,7 +318,7 @@ export class Spool {
       await this.log.close();
       for (const v of this.views.values()) v.close();
       await this.checkpoint().catch(() => undefined);
-      await unlockDir(this.opts.dir);
+      await this.lock?.release();
     })();
     return this.closing;
   }
@@ -271,6 +326,7 @@ export class Spool {
   private async persistCursors(): Promise<void> {
     const durable = this.opts.fsync !== 'never';
     let min = this.log.committedEnd;
+    let failed: Error | undefined;
     for (const [name, v] of this.views) {
       const pos = v.cursor();
       if (this.persisted.get(name) !== pos) {
@@ -278,25 +334,47 @@ export class Spool {
           await writeCursor(this.opts.dir, name, pos, durable);
           this.persisted.set(name, pos);
         } catch (err) {
-          if (this.throttle.admit(`cursor:${name}`) !== undefined) this.logger.error({ err, backend: name }, 'spool: could not persist a cursor');
+          failed = err as Error;
+          this.opts.onDiskError?.('cursor');
+          this.throttle.log(this.logger, 'error', `cursor:${name}`, { err, backend: name }, 'spool: could not persist a cursor');
         }
       }
       min = Math.min(min, this.persisted.get(name) ?? -1);
     }
-    if (min > 0) await this.log.releaseBefore(min);
+    this.cursorError = failed ? noteError(this.cursorError, new SpoolError(`spool cursor write failed in ${this.opts.dir}: ${failed.message}`, { cause: failed })) : undefined;
+    if (min >= 0) await this.log.releaseBefore(min);
+    if (this.writeError && !this.log.busy && !this.closing) await this.probe();
+  }
+
+  /** Writes fail: whether the space they need is back. Nothing else would tell a relay that gets no writes. */
+  private async probe(): Promise<void> {
+    const failures = this.writeFailures;
+    try {
+      await probeSpace(this.opts.dir, this.probeBytes);
+    } catch (err) {
+      this.throttle.log(this.logger, 'warn', 'probe', { err, bytes: this.probeBytes }, 'spool: disk still refuses writes');
+      return;
+    }
+    if (!this.writeError || failures !== this.writeFailures) return;
+    this.logger.info({ since: new Date(this.writeError.since).toISOString() }, 'spool: disk space is back; accepting writes again');
+    this.writeError = undefined;
   }
 
   private dropOldest(v: SpoolView, need: number): void {
     const d = v.dropOldest(need);
     this.opts.onDrop?.(v.name, d.points, 'spool-full', d.sinceMs);
-    const suppressed = this.throttle.admit(`drop:${v.name}`);
-    if (suppressed !== undefined) {
-      this.logger.warn(
-        { backend: v.name, points: d.points, batches: d.records, bytes: d.bytes, ...(suppressed > 0 ? { suppressed } : {}) },
-        'spool full: dropped the oldest batches of this backend (when-full = drop-oldest)',
-      );
-    }
+    const fields = { backend: v.name, points: d.points, batches: d.records, bytes: d.bytes };
+    this.throttle.log(this.logger, 'warn', `drop:${v.name}`, fields, 'spool full: dropped the oldest batches of this backend (when-full = drop-oldest)');
   }
+}
+
+/** The streak keeps its first `since`; the message is the latest. */
+function noteError(current: DiskError | undefined, err: Error): DiskError {
+  if (current) {
+    current.message = err.message;
+    return current;
+  }
+  return { message: err.message, since: Date.now() };
 }
 
 function validate(o: SpoolOptions): void {

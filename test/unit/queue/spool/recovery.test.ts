@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readdir, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SpoolError } from '../../../../src/queue/spool/spool.js';
@@ -122,19 +124,44 @@ describe('spool recovery', () => {
     const spool = await openSpool(dir, { backends: ['a'], logger: logs.logger });
     assert.ok(logs.has('no longer configured'));
     await drain(spool.queue('a'), 5);
-    await spool.close();
-    assert.equal((await segs(dir)).length, 1, 'the open segment is kept while the spool runs');
-    const reopened = await openSpool(dir, { backends: ['a'] });
+    await spool.checkpoint();
     assert.deepEqual(await segs(dir), [], 'consumed by every configured backend: removed');
+    await spool.close();
+    const reopened = await openSpool(dir, { backends: ['a'] });
     assert.equal(reopened.queue('a').length, 0);
   });
 
-  test('a directory locked by a live process is refused; a stale lock is taken over', async () => {
+  test('a directory in use by a live spool is refused with a clear error, and free again once it closes', async () => {
     const dir = await filled(2);
-    await writeFile(join(dir, 'LOCK'), `${process.ppid}\n`);
-    await assert.rejects(openSpool(dir), (err: Error) => err instanceof SpoolError && /in use by process/.test(err.message));
-    await writeFile(join(dir, 'LOCK'), '999999999\n');
+    const first = await openSpool(dir);
+    await assert.rejects(openSpool(dir), (err: Error) => err instanceof SpoolError && /in use by another live relay \(pid \d+/.test(err.message));
+    await first.close();
     const spool = await openSpool(dir);
     assert.equal(spool.queue('a').length, 2);
+  });
+
+  test('a lock left by a process killed with SIGKILL is taken over at once, whatever pid LOCK names', async () => {
+    const dir = await filled(2);
+    // A holder that dies without cleaning up: its socket file stays, the kernel closed the socket.
+    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(dir, 'LOCK.sock'))}, () => console.log('ready'))`]);
+    await once(holder.stdout, 'data');
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    await stat(join(dir, 'LOCK.sock')); // the stale socket file is there
+    await writeFile(join(dir, 'LOCK'), `${process.ppid}\n`); // a live pid (a recycled one, or pid 1 in a container)
+    const spool = await openSpool(dir);
+    assert.equal(spool.queue('a').length, 2);
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
+  });
+
+  test('a spool directory whose path is too long for a socket file is locked by an abstract socket', async () => {
+    let dir = await tempDir();
+    while (dir.length < 120) dir = join(dir, 'a-rather-long-directory-name');
+    await mkdir(dir, { recursive: true });
+    const first = await openSpool(dir);
+    assert.ok(!(await readdir(dir)).includes('LOCK.sock'), 'no socket file: the name is abstract');
+    await assert.rejects(openSpool(dir), /in use by another live relay/);
+    await first.close();
+    await (await openSpool(dir)).close();
   });
 });
