@@ -3,7 +3,8 @@
  * two real influxd. Every write and read goes through HAProxy's ports; outcomes are checked on each influxd directly.
  * Covers: mirroring through HAProxy, reads, a relay stopped (writes move to the other), and a database killed and
  * brought back (reads keep answering, writes keep being accepted, the missed points arrive, and the database is kept
- * out of the read pool until the relays report it caught up).
+ * out of the read pool until the relays report it caught up), and a relay killed with -9 during a database outage
+ * (its spooled backlog survives: both databases end up with the same points).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,7 +12,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { InfluxDB, type IPoint } from 'influx';
 import { eventually } from '../helpers/cluster.js';
-import { HAPROXY_BIN, startHaStack, type HaStack, type StackDatabase } from '../helpers/ha-stack.js';
+import { HAPROXY_BIN, startHaStack, type HaStack, type StackDatabase, type StackRelay } from '../helpers/ha-stack.js';
 import { get } from '../helpers/http.js';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -180,5 +181,46 @@ describe('the HA stack, through HAProxy only', { skip: SKIP }, () => {
     const before = await stot('reads_fresh', b.name);
     for (let i = 0; i < 10; i++) assert.equal(await countThroughHaproxy(m), total);
     assert.ok((await stot('reads_fresh', b.name)) > before, 'influxdb-b should serve reads again');
+  });
+
+  test('influxdb-b killed -9 under load, relay-1 killed -9 and restarted meanwhile: afterwards both hold the same points, every acknowledged one', async () => {
+    const [r1] = stack.relays as [StackRelay, StackRelay];
+    const [a, b] = stack.databases as [StackDatabase, StackDatabase];
+    const m = 'ha_crash';
+    const BATCH = 50;
+    // Load through HAProxy until told to stop: each batch has its own timestamps, so a point is counted once.
+    let next = 0;
+    let acked = 0;
+    let stopLoad = false;
+    const load = (async () => {
+      while (!stopLoad) {
+        const batch = points(m, next, BATCH);
+        next += BATCH;
+        if (await client().writePoints(batch, { precision: 'ms' }).then(() => true, () => false)) acked += BATCH;
+      }
+    })();
+    const ackedGrows = async (by: number): Promise<void> => {
+      const target = acked + by;
+      await eventually(async () => assert.ok(acked >= target, `${acked} of ${target} points acknowledged`), 20_000, 20);
+    };
+    try {
+      await ackedGrows(500);
+      await b.influxd.kill(); // SIGKILL
+      await ackedGrows(1000); // the relays hold this for influxdb-b
+      await r1.kill9(); // a crash: with memory queues its backlog for influxdb-b would be gone for good
+      await ackedGrows(500); // through relay-2 alone once HAProxy has noticed
+      await r1.start(); // same config and spool
+      await stack.waitForServer('writes', r1.name, 'UP');
+      await ackedGrows(500);
+    } finally {
+      stopLoad = true;
+      await load;
+    }
+    await b.influxd.restart();
+    await eventually(async () => {
+      const [onA, onB] = [await countOn(a, m), await countOn(b, m)];
+      assert.equal(onB, onA, `influxdb-a has ${onA} points, influxdb-b ${onB}`);
+      assert.ok(onA >= acked && onA <= next, `${onA} points stored, ${acked} acknowledged, ${next} sent`);
+    }, 30_000, 200);
   });
 });
