@@ -5,6 +5,8 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN="${UP_RUN_DIR:-$ROOT/run}" # overridable for tests
+RELAY_MAIN="${RELAY_MAIN:-$ROOT/dist/src/main.js}" # overridable, e.g. to try a stub
+UP_TIMEOUT="${UP_TIMEOUT:-30}"
 
 # RUN as shown to people: relative to the repo when inside it.
 SHOW_RUN="${RUN#"$ROOT"/}"
@@ -45,6 +47,46 @@ stop_pidfile() {
     log "down: stopped $name (pid $pid)"
   fi
   rm -f "$file"
+}
+
+# start_process NAME CMD...: in its own session (survives the calling terminal), PID to run/NAME.pid,
+# output appended to run/NAME.log (the previous run's log kept as NAME.log.prev).
+start_process() {
+  local name="$1"
+  shift
+  [ -f "$RUN/$name.log" ] && mv -f "$RUN/$name.log" "$RUN/$name.log.prev"
+  setsid "$@" </dev/null >>"$RUN/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+# wait_for NAME WHAT CMD...: until CMD succeeds (and NAME is still running), or NAME died, or UP_TIMEOUT passed.
+# Calls `fail MESSAGE`, which the sourcing script defines.
+wait_for() {
+  local name="$1" what="$2" i pid
+  shift 2
+  pid="$(pid_of "$name")"
+  for ((i = 0; i < UP_TIMEOUT * 10; i++)); do
+    "$@" && pid_ours "$pid" && return 0
+    if ! pid_ours "$pid"; then
+      tail -n 20 "$RUN/$name.log" >&2 || true
+      fail "$name exited during start (see $SHOW_RUN/$name.log)"
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$RUN/$name.log" >&2 || true
+  fail "$name: $what within ${UP_TIMEOUT}s (see $SHOW_RUN/$name.log)"
+}
+
+pings() { [ "$(http_code "$1/ping")" = 204 ]; }
+
+# wait_reaped PID SECONDS: until /proc/PID is gone, not just a zombie: a relay that held a spool lock by PID
+# looks alive to the next one until then. Gives up quietly after SECONDS.
+wait_reaped() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    [ -e "/proc/$1" ] || return 0
+    sleep 0.1
+  done
 }
 
 # port_free PORT: nothing can bind 127.0.0.1:PORT right now.

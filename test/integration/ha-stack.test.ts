@@ -7,13 +7,19 @@
  * (its spooled backlog survives: both databases end up with the same points).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InfluxDB, type IPoint } from 'influx';
 import { eventually } from '../helpers/cluster.js';
 import { HAPROXY_BIN, startHaStack, type HaStack, type StackDatabase, type StackRelay } from '../helpers/ha-stack.js';
 import { get } from '../helpers/http.js';
+import { freePorts } from '../helpers/ports.js';
+import { REPO_ROOT } from '../helpers/relay.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const SKIP = !existsSync(HAPROXY_BIN) && `skipped: ${HAPROXY_BIN} is not installed (Debian package haproxy)`;
@@ -222,5 +228,56 @@ describe('the HA stack, through HAProxy only', { skip: SKIP }, () => {
       assert.equal(onB, onA, `influxdb-a has ${onA} points, influxdb-b ${onB}`);
       assert.ok(onA >= acked && onA <= next, `${onA} points stored, ${acked} acknowledged, ${next} sent`);
     }, 30_000, 200);
+  });
+});
+
+/** `make up`, `make restart-relay` and `make down` themselves (scripts/), on free ports and a temp run dir. */
+describe('make up / restart-relay / down', { skip: SKIP }, () => {
+  const names = ['INFLUX_A_PORT', 'INFLUX_B_PORT', 'INFLUX_A_RPC_PORT', 'INFLUX_B_RPC_PORT', 'RELAY_1_PORT', 'RELAY_1_TCP_PORT',
+    'RELAY_2_PORT', 'RELAY_2_TCP_PORT', 'HAPROXY_PORT', 'HAPROXY_TCP_PORT', 'HAPROXY_STATS_PORT', 'HAPROXY_FRESHNESS_PORT'] as const;
+  let run = '';
+  let env: NodeJS.ProcessEnv = {};
+  const script = (name: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number; output: string }>((resolve) => {
+      execFile('bash', [path.join(REPO_ROOT, 'scripts', name), ...args], { env: { ...env, ...extra }, timeout: 120_000 }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, output: stdout + stderr }));
+    });
+  const pidOf = async (name: string) => Number((await readFile(path.join(run, `${name}.pid`), 'utf8')).trim());
+  const writeThrough = async (line: string) => {
+    const res = await fetch(`http://127.0.0.1:${env['HAPROXY_PORT']}/write?db=telegraf`, { method: 'POST', body: line, headers: { connection: 'close' } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  before(async () => {
+    run = await mkdtemp(path.join(tmpdir(), 'make-up-'));
+    const ports = await freePorts(names.length);
+    env = { ...process.env, UP_RUN_DIR: run, ...Object.fromEntries(names.map((n, i) => [n, String(ports[i])])) };
+  });
+  after(async () => {
+    if (run === '') return;
+    await script('down.sh');
+    await rm(run, { recursive: true, force: true });
+  });
+
+  test('the relays spool; restart-relay SIGNAL=KILL brings relay-1 back on the same spool and PID file; down stops all', async () => {
+    const up = await script('up.sh');
+    assert.equal(up.code, 0, up.output);
+    for (const n of [1, 2]) assert.match(await readFile(path.join(run, `relay-${n}.toml`), 'utf8'), new RegExp(`^spool-dir = "${run}/relay-${n}/spool"$`, 'm'));
+    assert.equal(await writeThrough('up_restart seq=1i 1700000000000000000'), 204);
+
+    const before = await pidOf('relay-1');
+    const restarted = await script('restart-relay.sh', ['1'], { SIGNAL: 'KILL' });
+    assert.equal(restarted.code, 0, restarted.output);
+    const after = await pidOf('relay-1');
+    assert.notEqual(after, before);
+    assert.ok(!existsSync(`/proc/${before}`) || (await readFile(`/proc/${before}/stat`, 'utf8')).split(' ')[2] === 'Z', 'the old relay is gone');
+    assert.equal((await get(`http://127.0.0.1:${env['RELAY_1_PORT']}/health`)).status, 200);
+    assert.ok(existsSync(path.join(run, 'relay-1', 'spool', 'http')), 'relay-1 spools in run/relay-1/spool');
+
+    const down = await script('down.sh');
+    assert.equal(down.code, 0, down.output);
+    assert.match(down.output, new RegExp(`stopped relay-1 \\(pid ${after}\\)`), 'make down knows the restarted relay');
+    assert.deepEqual((await readdir(run)).filter((f) => f.endsWith('.pid')), []);
   });
 });
