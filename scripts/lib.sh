@@ -89,6 +89,23 @@ wait_reaped() {
   done
 }
 
+# haproxy_cmd SOCKET COMMAND: one command on HAProxy's runtime API (stats socket), its answer on stdout.
+# Node, because socat is rarely installed.
+haproxy_cmd() {
+  node -e '
+    const s = require("net").connect(process.argv[1], () => s.end(process.argv[2] + "\n"));
+    s.pipe(process.stdout);
+    s.on("error", (e) => { console.error(e.message); process.exit(1); });
+  ' "$1" "$2"
+}
+
+# haproxy_server SOCKET BACKEND SERVER COLUMN: one column (scur, status, ...) of HAProxy's `show stat` for a server.
+haproxy_server() {
+  haproxy_cmd "$1" "show stat" | awk -F, -v be="$2" -v sv="$3" -v want="$4" '
+    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 == be && $2 == sv { print $(col[want]) }'
+}
+
 # port_free PORT: nothing can bind 127.0.0.1:PORT right now.
 port_free() {
   node -e '
@@ -138,7 +155,7 @@ place(c.relays, relays, 'relays');
 place(c.databases, databases, 'databases');
 c.http = { ...c.http, bind: at(env.HAPROXY_PORT) };
 c.tcp = { ...c.tcp, bind: at(env.HAPROXY_TCP_PORT) };
-c.stats = { ...c.stats, bind: at(env.HAPROXY_STATS_PORT) };
+c.stats = { ...c.stats, bind: at(env.HAPROXY_STATS_PORT), socket: `${env.RUN_DIR}/haproxy.sock` };
 c.freshness = { ...c.freshness, port: Number(env.HAPROXY_FRESHNESS_PORT) };
 writeFileSync(dst, `# Written by scripts/up.sh from ${src}, with the ports of this \`make up\`. Edit that file instead.\n\n${stringify(c)}\n`);
 console.log(c.stats.user ?? 'admin');

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # make restart-relay N=1: stops relay-N of `make up` and starts it again with the same config (run/relay-N.toml),
 # spool (run/relay-N/spool), log and PID file (run/relay-N.pid), so `make down` still knows it.
-#   SIGNAL=TERM (default): it answers /health 503, drains for up to its shutdown-timeout, then exits
-#                          (SIGKILL after DOWN_TIMEOUT seconds, as in make down).
-#   SIGNAL=KILL:           a crash. What it acknowledged is in its spool and is sent once it is back.
-# HAProxy takes the relay out of the write pool while it is gone (health.fall x health.inter) and back after
-# health.rise checks. To restart without a single failed write, drain it first: see docs/deployment.md.
+#   SIGNAL=TERM (default): a rolling restart without a failed write (docs/deployment.md): the relay is first set to
+#                          drain on HAProxy's runtime API (run/haproxy.sock), so it gets no new writes, and stopped
+#                          once its open sessions ended; it drains its own queues for up to its shutdown-timeout
+#                          (SIGKILL after DOWN_TIMEOUT seconds, as in make down); once it is back, HAProxy is told to
+#                          use it again, and the script waits until a health check has passed.
+#   SIGNAL=KILL:           a crash: no drain. What it acknowledged is in its spool and is sent once it is back.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,6 +27,26 @@ main="$(cat "$RUN/relay.main" 2>/dev/null || echo "$RELAY_MAIN")"
 port="$(sed -n 's/^bind-addr = "127\.0\.0\.1:\([0-9]*\)"$/\1/p' "$conf" | head -n 1)"
 [ -n "$port" ] || fail "no HTTP bind-addr in $SHOW_RUN/$name.toml"
 
+sock="$RUN/haproxy.sock"
+drain=0
+[ "$SIGNAL" = TERM ] && [ -S "$sock" ] && pid_ours "$(pid_of haproxy)" && drain=1
+# set_state STATE: the relay's HTTP and TCP servers at HAProxy (TCP tracks HTTP's health, not its admin state).
+set_state() {
+  local be out
+  for be in writes writes_tcp; do
+    out="$(haproxy_cmd "$sock" "set server $be/$name state $1")" || fail "HAProxy's runtime API at $SHOW_RUN/haproxy.sock: $out"
+    case "$out" in *[A-Za-z]*) [ "$be" = writes_tcp ] || fail "set server $be/$name state $1: $out" ;; esac
+  done
+}
+if [ "$drain" -eq 1 ]; then
+  set_state drain
+  log "restart-relay: $name set to drain at HAProxy; waiting for its sessions to end"
+  for ((i = 0; i < DOWN_TIMEOUT * 10; i++)); do
+    [ "$(haproxy_server "$sock" writes "$name" scur)" = 0 ] && break
+    sleep 0.1
+  done
+fi
+
 pid="$(pid_of "$name")"
 if [ "$SIGNAL" = KILL ] && pid_ours "$pid"; then
   kill -KILL "$pid"
@@ -39,4 +60,10 @@ fi
 
 start_process "$name" node "$main" -config "$conf"
 wait_for "$name" "no answer on /ping" pings "http://127.0.0.1:$port"
+if [ "$drain" -eq 1 ]; then
+  set_state ready
+  wait_for "$name" "HAProxy did not see it UP again" \
+    eval '[ "$(haproxy_server "$sock" writes "$name" status)" = UP ] && [ "$(haproxy_server "$sock" writes "$name" check_status)" = L7OK ]'
+  log "restart-relay: $name is back in HAProxy's write pool"
+fi
 log "restart-relay: $name is back (pid $(pid_of "$name"), log $SHOW_RUN/$name.log, spool $SHOW_RUN/$name/spool)"

@@ -143,7 +143,7 @@ CONF
 relay_conf relay-1 "$RELAY_1_PORT" "$RELAY_1_TCP_PORT"
 relay_conf relay-2 "$RELAY_2_PORT" "$RELAY_2_TCP_PORT"
 
-creds="$(cluster_for_up "$CLUSTER_EXAMPLE" "$RUN/cluster.toml" 2>"$RUN/haproxy-gen.log")" ||
+creds="$(RUN_DIR="$RUN" cluster_for_up "$CLUSTER_EXAMPLE" "$RUN/cluster.toml" 2>"$RUN/haproxy-gen.log")" ||
   { cat "$RUN/haproxy-gen.log" >&2; fail "could not derive $SHOW_RUN/cluster.toml from $CLUSTER_EXAMPLE"; }
 STATS_USER="$(sed -n 1p <<<"$creds")"
 STATS_PASS="$(sed -n 2p <<<"$creds")"

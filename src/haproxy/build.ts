@@ -44,6 +44,9 @@ function globalSection(c: Cluster): Section {
     directive('log to stdout: containers and systemd collect it, no syslog daemon needed', 'log', 'stdout', 'format', 'raw', 'local0'),
     directive('maxconn from the cluster file: the process-wide connection cap', 'maxconn', String(c.maxconn)),
     directive('an old process left after a reload must not linger forever with idle keep-alive clients', 'hard-stop-after', '30s'),
+    ...(c.stats.socket === undefined ? [] : [
+      directive('stats.socket: the runtime API, e.g. to drain a relay before restarting it (owner only)', 'stats', 'socket', c.stats.socket, 'mode', '600', 'level', 'admin'),
+    ]),
     ...tls,
   ]);
 }

@@ -90,6 +90,7 @@ const stats = z
     uri: z.string().regex(/^\/[A-Za-z0-9_./-]*$/, 'expected a path like /stats').default('/stats'),
     user: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a user name of letters, digits, _ . -').default('admin'),
     password: quotable('password').optional(),
+    socket: quotable('path').optional(),
     'password-env': z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected an environment variable name like HAPROXY_STATS_PASSWORD').optional(),
     prometheus: z.boolean().default(true),
   })

@@ -260,7 +260,7 @@ describe('make up / restart-relay / down', { skip: SKIP }, () => {
     await rm(run, { recursive: true, force: true });
   });
 
-  test('the relays spool; restart-relay SIGNAL=KILL brings relay-1 back on the same spool and PID file; down stops all', async () => {
+  test('the relays spool; restart-relay brings relay-1 back on the same spool and PID file (KILL: a crash; default: drained, no write fails); down stops all', async () => {
     const up = await script('up.sh');
     assert.equal(up.code, 0, up.output);
     for (const n of [1, 2]) assert.match(await readFile(path.join(run, `relay-${n}.toml`), 'utf8'), new RegExp(`^spool-dir = "${run}/relay-${n}/spool"$`, 'm'));
@@ -275,9 +275,25 @@ describe('make up / restart-relay / down', { skip: SKIP }, () => {
     assert.equal((await get(`http://127.0.0.1:${env['RELAY_1_PORT']}/health`)).status, 200);
     assert.ok(existsSync(path.join(run, 'relay-1', 'spool', 'http')), 'relay-1 spools in run/relay-1/spool');
 
+    // The rolling restart (SIGNAL=TERM): drained at HAProxy first, so a stream of writes meanwhile never fails.
+    let writing = true;
+    const statuses: number[] = [];
+    const stream = (async () => {
+      for (let i = 0; writing; i++) statuses.push(await writeThrough(`up_roll seq=${i}i ${1700000000000000000 + i}`).catch(() => 0));
+    })();
+    const rolled = await script('restart-relay.sh', ['1']);
+    writing = false;
+    await stream;
+    assert.equal(rolled.code, 0, rolled.output);
+    assert.match(rolled.output, /set to drain at HAProxy[\s\S]*back in HAProxy's write pool/);
+    assert.ok(statuses.length > 0);
+    assert.deepEqual(statuses.filter((s) => s !== 204), [], 'a write failed during the drained restart');
+    const rolledPid = await pidOf('relay-1');
+
     const down = await script('down.sh');
     assert.equal(down.code, 0, down.output);
-    assert.match(down.output, new RegExp(`stopped relay-1 \\(pid ${after}\\)`), 'make down knows the restarted relay');
+    assert.notEqual(rolledPid, after);
+    assert.match(down.output, new RegExp(`stopped relay-1 \\(pid ${rolledPid}\\)`), 'make down knows the restarted relay');
     assert.deepEqual((await readdir(run)).filter((f) => f.endsWith('.pid')), []);
   });
 });
