@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE ?= node
 TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e dist/test/bench -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down bench haproxy clean
+.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down restart-relay bench haproxy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ up: ## Start the HA stack on loopback: two influxd, two relays, HAProxy; prints 
 
 down: ## Stop what `make up` started (by PID)
 	@bash scripts/down.sh
+
+restart-relay: ## Restart one relay of `make up`: N=1 or N=2; SIGNAL=KILL to crash it instead of draining it
+	@SIGNAL="$(or $(SIGNAL),TERM)" bash scripts/restart-relay.sh $(N)
 
 haproxy: build ## Generate haproxy/haproxy.cfg (make up) and docker/haproxy/haproxy.cfg (compose) from their cluster files
 	@$(NODE) dist/src/main.js haproxy -cluster haproxy/cluster.example.toml -out haproxy/haproxy.cfg

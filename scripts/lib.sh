@@ -5,6 +5,8 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN="${UP_RUN_DIR:-$ROOT/run}" # overridable for tests
+RELAY_MAIN="${RELAY_MAIN:-$ROOT/dist/src/main.js}" # overridable, e.g. to try a stub
+UP_TIMEOUT="${UP_TIMEOUT:-30}"
 
 # RUN as shown to people: relative to the repo when inside it.
 SHOW_RUN="${RUN#"$ROOT"/}"
@@ -45,6 +47,63 @@ stop_pidfile() {
     log "down: stopped $name (pid $pid)"
   fi
   rm -f "$file"
+}
+
+# start_process NAME CMD...: in its own session (survives the calling terminal), PID to run/NAME.pid,
+# output appended to run/NAME.log (the previous run's log kept as NAME.log.prev).
+start_process() {
+  local name="$1"
+  shift
+  [ -f "$RUN/$name.log" ] && mv -f "$RUN/$name.log" "$RUN/$name.log.prev"
+  setsid "$@" </dev/null >>"$RUN/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+# wait_for NAME WHAT CMD...: until CMD succeeds (and NAME is still running), or NAME died, or UP_TIMEOUT passed.
+# Calls `fail MESSAGE`, which the sourcing script defines.
+wait_for() {
+  local name="$1" what="$2" i pid
+  shift 2
+  pid="$(pid_of "$name")"
+  for ((i = 0; i < UP_TIMEOUT * 10; i++)); do
+    "$@" && pid_ours "$pid" && return 0
+    if ! pid_ours "$pid"; then
+      tail -n 20 "$RUN/$name.log" >&2 || true
+      fail "$name exited during start (see $SHOW_RUN/$name.log)"
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$RUN/$name.log" >&2 || true
+  fail "$name: $what within ${UP_TIMEOUT}s (see $SHOW_RUN/$name.log)"
+}
+
+pings() { [ "$(http_code "$1/ping")" = 204 ]; }
+
+# wait_reaped PID SECONDS: until /proc/PID is gone, not just a zombie: a relay that held a spool lock by PID
+# looks alive to the next one until then. Gives up quietly after SECONDS.
+wait_reaped() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    [ -e "/proc/$1" ] || return 0
+    sleep 0.1
+  done
+}
+
+# haproxy_cmd SOCKET COMMAND: one command on HAProxy's runtime API (stats socket), its answer on stdout.
+# Node, because socat is rarely installed.
+haproxy_cmd() {
+  node -e '
+    const s = require("net").connect(process.argv[1], () => s.end(process.argv[2] + "\n"));
+    s.pipe(process.stdout);
+    s.on("error", (e) => { console.error(e.message); process.exit(1); });
+  ' "$1" "$2"
+}
+
+# haproxy_server SOCKET BACKEND SERVER COLUMN: one column (scur, status, ...) of HAProxy's `show stat` for a server.
+haproxy_server() {
+  haproxy_cmd "$1" "show stat" | awk -F, -v be="$2" -v sv="$3" -v want="$4" '
+    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 == be && $2 == sv { print $(col[want]) }'
 }
 
 # port_free PORT: nothing can bind 127.0.0.1:PORT right now.
@@ -96,7 +155,7 @@ place(c.relays, relays, 'relays');
 place(c.databases, databases, 'databases');
 c.http = { ...c.http, bind: at(env.HAPROXY_PORT) };
 c.tcp = { ...c.tcp, bind: at(env.HAPROXY_TCP_PORT) };
-c.stats = { ...c.stats, bind: at(env.HAPROXY_STATS_PORT) };
+c.stats = { ...c.stats, bind: at(env.HAPROXY_STATS_PORT), socket: `${env.RUN_DIR}/haproxy.sock` };
 c.freshness = { ...c.freshness, port: Number(env.HAPROXY_FRESHNESS_PORT) };
 writeFileSync(dst, `# Written by scripts/up.sh from ${src}, with the ports of this \`make up\`. Edit that file instead.\n\n${stringify(c)}\n`);
 console.log(c.stats.user ?? 'admin');

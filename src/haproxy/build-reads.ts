@@ -43,7 +43,10 @@ function readsAny(c: Cluster): Section {
     option('httpchk', 'check each database over HTTP, not just a TCP connect'),
     httpCheck('InfluxDB answers /ping without touching its storage', 'send', 'meth', 'GET', 'uri', '/ping'),
     httpCheck('a healthy InfluxDB 1.x answers /ping with 204 No Content', 'expect', 'status', '204'),
-    defaultServerCheck(checks(c), 'health timings from the cluster file (health.*)'),
+    defaultServerCheck(
+      { ...checks(c), maxconn: c['server-maxconn'], shutdownSessionsOnDown: true },
+      'health timings (health.*), server-maxconn; queries on a database marked down are cut, not left to time out',
+    ),
     ...databaseServers(c, 'a database from the cluster file'),
   ]);
 }
@@ -102,8 +105,8 @@ function readsFresh(c: Cluster): Section {
     httpCheck('tells the freshness frontend which database this check is about', 'send-state'),
     httpCheck('200 = up and caught up', 'expect', 'status', '200'),
     defaultServerCheck(
-      { inter: c.health.inter, fall: 1, rise: 1, addr: '127.0.0.1', port: c.freshness.port },
-      'the underlying checks already debounce (health.fall/rise), so follow their verdict at once',
+      { inter: c.health.inter, fall: 1, rise: 1, addr: '127.0.0.1', port: c.freshness.port, maxconn: c['server-maxconn'] },
+      'the underlying checks already debounce (health.fall/rise), so follow their verdict at once; a stale database keeps its running queries',
     ),
     ...databaseServers(c, 'a database from the cluster file; traffic goes to it, checks go to freshness'),
   ]);

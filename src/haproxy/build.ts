@@ -7,20 +7,34 @@ import type { Cluster } from './cluster.js';
 import { formatHostPort } from './address.js';
 import { readRouting, readSections } from './build-reads.js';
 import {
-  acl, balance, bind, defaultServerCheck, directive, httpCheck, httpRequest, mode, option, section, server, timeout, useBackend,
+  acl, balance, bind, defaultServerCheck, directive, httpCheck, httpError, httpRequest, mode, option, section, server, timeout, useBackend,
 } from './model.js';
 import type { Directive, HaproxyConfig, Section } from './model.js';
 import { NAMES } from './names.js';
 
 /**
- * InfluxQL that changes data or schema: on one replica only it would split the replicas apart. A statement starts
- * the query or follows a ';'; '+' counts as a space because url_dec leaves form-encoded spaces as '+'.
+ * The read-path guard against statements that change data or schema (on one replica only they would split the
+ * replicas apart). It reads `q` as InfluxQL would, as far as a regex can:
+ * - OUTSIDE consumes the query up to a point that is outside every quoted string and identifier ('...', "...",
+ *   with InfluxQL's backslash escapes), so keywords inside quotes (`WHERE host = 'into'`) are not statements;
+ * - a statement starts the query or follows a ';' ('+' counts as a space: form-encoded spaces);
+ * - INTO anywhere outside quotes is SELECT ... INTO.
+ * What it cannot read is refused rather than let through: comments (`-- x` newline `DROP ...` hides the statement
+ * start), multipart or compressed bodies, bodies it could not read whole, and parameter names in percent-encoding
+ * (InfluxDB decodes `%71` to `q`, HAProxy's url_param does not). \x27 is ' for PCRE: the renderer cannot write '.
  */
-const MUTATION = '(^|;)[\\s+]*(create|drop|alter|grant|revoke|set|delete|kill)\\b|\\binto\\b';
+const OUTSIDE = '^(?:[^\\x27"\\\\]|\\x27(?:[^\\x27\\\\]|\\\\.)*\\x27|"(?:[^"\\\\]|\\\\.)*"|\\\\.)*?';
+const MUTATION = `${OUTSIDE}(?:(?:^|;)[\\s+]*(?:create|drop|alter|grant|revoke|set|delete|kill)\\b|\\binto\\b)`;
+const COMMENT = `${OUTSIDE}(?:--|/\\*)`;
+/** A parameter name holding a '%': InfluxDB would decode it, HAProxy's url_param and body_param do not. */
+const ENCODED_NAME = '(?:^|&)[^=&]*%';
 
 function jsonError(status: number, message: string): string[] {
   return ['return', 'status', String(status), 'content-type', 'application/json', 'string', JSON.stringify({ error: message })];
 }
+
+/** Seconds a client is told to wait (Retry-After) when HAProxy has no server for it: a few health-check rounds. */
+const RETRY_AFTER = '5';
 
 function globalSection(c: Cluster): Section {
   const tls = c.http.tlsCert === undefined ? [] : [
@@ -30,6 +44,9 @@ function globalSection(c: Cluster): Section {
     directive('log to stdout: containers and systemd collect it, no syslog daemon needed', 'log', 'stdout', 'format', 'raw', 'local0'),
     directive('maxconn from the cluster file: the process-wide connection cap', 'maxconn', String(c.maxconn)),
     directive('an old process left after a reload must not linger forever with idle keep-alive clients', 'hard-stop-after', '30s'),
+    ...(c.stats.socket === undefined ? [] : [
+      directive('stats.socket: the runtime API, e.g. to drain a relay before restarting it (owner only)', 'stats', 'socket', c.stats.socket, 'mode', '600', 'level', 'admin'),
+    ]),
     ...tls,
   ]);
 }
@@ -47,9 +64,11 @@ function defaultsSection(c: Cluster): Section {
     timeout('server', t.server, 'timeouts.server: longest wait for a relay or database to answer (long queries count)'),
     timeout('http-request', t.httpRequest, 'timeouts.http-request: slow-header clients must not hold connections'),
     timeout('http-keep-alive', t.httpKeepAlive, 'timeouts.http-keep-alive: idle time between requests on one connection'),
+    timeout('check', t.check, 'timeouts.check: a hung server fails its check in this long, so fall x inter holds'),
     directive('retry a failed connect: nothing was sent yet, so no write is duplicated', 'retries', '3'),
     option('redispatch', 'retry the connect on another server rather than the one that failed', '1'),
     directive('per-proxy connection cap, same as global (maxconn)', 'maxconn', String(c.maxconn)),
+    ...errorAnswers(),
     ...(c.dns.nameservers.length > 0
       ? [
           directive(
@@ -77,26 +96,64 @@ function resolversSections(c: Cluster): Section[] {
   ];
 }
 
+/**
+ * HAProxy's own error answers in InfluxDB's shape (JSON `{"error": ...}`), not its HTML pages: clients parse the
+ * body. 503 (no server) carries Retry-After. 401 is left alone: the stats page needs its WWW-Authenticate.
+ */
+function errorAnswers(): Directive[] {
+  const errors: readonly [number, string][] = [
+    [400, 'bad request'],
+    [403, 'forbidden'],
+    [408, 'timeout reading the request'],
+    [500, 'internal error in the load balancer'],
+    [502, 'invalid answer from the relay or database'],
+    [504, 'no answer from the relay or database in time'],
+  ];
+  return [
+    ...errors.map(([status, message]) => httpError(status, message, [], `InfluxDB-shaped ${status}: a JSON error, not an HTML page`)),
+    httpError(503, 'no relay or database is available', [['Retry-After', RETRY_AFTER]], 'no server up: say so in JSON, and when to retry'),
+  ];
+}
+
+/** /ping is answered here, 204 while some relay can take writes (HAProxy's checks say so), 503 while none can. */
 function pingRules(c: Cluster): Directive[] {
   const hdrs = ['hdr', 'X-Influxdb-Version', c.http.pingVersion, 'hdr', 'X-Influxdb-Build', 'OSS'];
   const verbose = ['return', 'status', '200', 'content-type', 'application/json', 'string', JSON.stringify({ version: c.http.pingVersion }), ...hdrs];
+  const down = [...jsonError(503, 'no relay can take writes'), 'hdr', 'Retry-After', RETRY_AFTER, ...hdrs];
   return [
     acl('is_ping', ['path', '/ping'], 'InfluxDB liveness probe'),
     acl('ping_verbose', ['url_param(verbose)', '-m', 'found'], 'InfluxDB answers ?verbose=true with 200 and a JSON version'),
     acl('ping_terse', ['url_param(verbose)', '-m', 'str', '0', 'false'], 'verbose=0 and verbose=false mean not verbose'),
-    httpRequest(verbose, ['if', 'is_ping', 'METH_GET', 'ping_verbose', '!ping_terse'], 'answer verbose pings here, like InfluxDB would'),
-    httpRequest(['return', 'status', '204', ...hdrs], ['if', 'is_ping', 'METH_GET'], 'answer GET/HEAD /ping here: probes must not wake a database (http.ping-version)'),
-    httpRequest(jsonError(405, 'method not allowed'), ['if', 'is_ping'], '/ping takes GET and HEAD only'),
+    acl('writable', [`nbsrv(${NAMES.writes})`, 'ge', '1'], 'some relay passes its health check, so a write can be taken'),
+    httpRequest(jsonError(405, 'method not allowed'), ['if', 'is_ping', '!METH_GET'], '/ping takes GET and HEAD only'),
+    httpRequest(down, ['if', 'is_ping', '!writable'], 'a probe must learn that writes cannot be served: no relay is up'),
+    httpRequest(verbose, ['if', 'is_ping', 'ping_verbose', '!ping_terse'], 'answer verbose pings here, like InfluxDB would'),
+    httpRequest(['return', 'status', '204', ...hdrs], ['if', 'is_ping'], 'answer GET/HEAD /ping here: probes must not wake a database (http.ping-version)'),
   ];
 }
 
 function mutationRules(c: Cluster): Directive[] {
   if (!c.http.blockMutations) return [];
   const message = 'statements that change data or schema must be run against every InfluxDB, not through the read balancer';
+  const unreadable = (what: string) => `${what}: the read balancer cannot check such a query for statements that change data (http.block-mutations)`;
+  // Both separators in the URL: InfluxDB built with Go before 1.17 also splits parameters at ';'. body_param
+  // knows '&' only, so a body with a bare ';' (form encoders write %3B) is refused as unreadable.
+  const params = ['url_param(q)', 'url_param(q,;)', 'req.body_param(q)'];
   return [
     httpRequest(['wait-for-body', 'time', '1s'], ['if', 'is_read', 'METH_POST'], 'POSTed queries carry q= in the body; read it before routing (http.block-mutations)'),
-    acl('is_mutation', ['url_param(q),url_dec(1)', '-m', 'reg', '-i', MUTATION], 'CREATE, DROP, DELETE, ... or SELECT INTO in the query string'),
-    acl('is_mutation', ['req.body_param(q),url_dec(1)', '-m', 'reg', '-i', MUTATION], 'the same in a form-encoded POST body'),
+    acl('body_unreadable', ['req.hdr(content-type)', '-m', 'beg', '-i', 'multipart/'], 'InfluxDB reads q from multipart parts too; HAProxy cannot'),
+    acl('body_unreadable', ['req.hdr(content-encoding)', '-m', 'found'], 'a compressed body cannot be read here'),
+    acl('body_unreadable', ['req.hdr(transfer-encoding)', '-m', 'found'], 'a chunked body\'s whole length is unknown, so a q past the buffer could hide'),
+    acl('body_unreadable', ['req.body', '-m', 'sub', ';'], 'a bare ; may separate parameters for InfluxDB, not for body_param'),
+    httpRequest(['set-var(txn.body_size)', 'req.body_size'], ['if', 'is_read', 'METH_POST'], 'Content-Length, to compare with what was read'),
+    acl('body_unreadable', ['req.body_len,sub(txn.body_size)', 'lt', '0'], 'the body did not fit in the buffer or came too slowly: part of it is unread'),
+    acl('names_encoded', ['query', '-m', 'reg', ENCODED_NAME], 'a parameter name in percent-encoding (InfluxDB decodes %71 to q)'),
+    acl('names_encoded', ['req.body', '-m', 'reg', ENCODED_NAME], 'the same in a form-encoded body'),
+    ...params.map((p) => acl('has_comment', [`${p},url_dec(1)`, '-m', 'reg', COMMENT], 'a -- or /* comment outside quotes could hide where a statement starts')),
+    ...params.map((p) => acl('is_mutation', [`${p},url_dec(1)`, '-m', 'reg', '-i', MUTATION], 'CREATE, DROP, DELETE, ... or SELECT INTO, outside quoted strings')),
+    httpRequest(jsonError(400, unreadable('multipart, compressed, chunked or incomplete query body, or a bare ;')), ['if', 'is_read', 'METH_POST', 'body_unreadable'], 'refuse what the guard cannot read'),
+    httpRequest(jsonError(400, unreadable('percent-encoded parameter name')), ['if', 'is_read', 'names_encoded'], 'refuse what the guard cannot read'),
+    httpRequest(jsonError(400, unreadable('comment in the query')), ['if', 'is_read', 'has_comment'], 'refuse what the guard cannot read'),
     httpRequest(jsonError(403, message), ['if', 'is_read', 'is_mutation'], 'a read balancer would apply it to one replica only'),
   ];
 }
@@ -122,10 +179,14 @@ function httpFrontend(c: Cluster): Section {
 function writesBackend(c: Cluster): Section {
   return section('backend', NAMES.writes, ['The relays: each one mirrors every write to every database.'], [
     balance(c.balance.writes, 'balance.writes from the cluster file'),
+    timeout('server', c.timeouts.writeServer, 'timeouts.write-server: a relay answers a write within its answer-timeout (2s); past this it is hung'),
     option('httpchk', 'check each relay over HTTP, not just a TCP connect'),
     httpCheck('a relay answers /health with 503 when it cannot accept writes', 'send', 'meth', 'GET', 'uri', '/health'),
     httpCheck('only 200 keeps a relay in the write pool', 'expect', 'status', '200'),
-    defaultServerCheck({ inter: c.health.inter, fall: c.health.fall, rise: c.health.rise }, 'health timings from the cluster file (health.*)'),
+    defaultServerCheck(
+      { inter: c.health.inter, fall: c.health.fall, rise: c.health.rise, maxconn: c['server-maxconn'], shutdownSessionsOnDown: true },
+      'health timings (health.*), server-maxconn; a relay marked down has its requests cut so clients retry on another',
+    ),
     ...c.relays.map((r) => server(r.name, formatHostPort(r.address), {}, 'a relay\'s HTTP listener from the cluster file')),
   ]);
 }
@@ -146,7 +207,10 @@ function tcpSections(c: Cluster): Section[] {
       balance(c.balance.writes, 'balance.writes from the cluster file'),
       timeout('server', c.tcp.idleTimeout, 'tcp.idle-timeout: the relay does not answer line protocol, so the server side is idle too'),
       ...c.relays.flatMap((r) => (r.tcpAddress === undefined ? [] : [
-        server(r.name, formatHostPort(r.tcpAddress), { track: `${NAMES.writes}/${r.name}` }, 'a relay that refuses HTTP writes (/health 503) must not take TCP ones either'),
+        server(
+          r.name, formatHostPort(r.tcpAddress), { track: `${NAMES.writes}/${r.name}`, shutdownSessionsOnDown: true },
+          'a relay that refuses HTTP writes (/health 503) must not take TCP ones either; its senders reconnect to another',
+        ),
       ])),
     ]),
   ];
@@ -154,7 +218,8 @@ function tcpSections(c: Cluster): Section[] {
 
 function statsSections(c: Cluster): Section[] {
   const s = c.stats;
-  if (!s.enabled || s.password === undefined) return [];
+  const password = s.password ?? (s['password-env'] === undefined ? undefined : { env: s['password-env'] });
+  if (!s.enabled || password === undefined) return [];
   const prometheus = s.prometheus
     ? [httpRequest(['use-service', 'prometheus-exporter'], ['if', '{', 'path', '/metrics', '}'], 'stats.prometheus: HAProxy\'s own exporter (needs a build with PROMEX, see haproxy -vv)')]
     : [];
@@ -168,7 +233,7 @@ function statsSections(c: Cluster): Section[] {
       directive('refresh the page while a person watches a failover', 'stats', 'refresh', '10s'),
     ]),
     section('userlist', NAMES.statsUsers, [], [
-      directive('stats.user and stats.password from the cluster file', 'user', s.user, 'insecure-password', s.password),
+      directive('stats.user and stats.password (or the variable named by stats.password-env)', 'user', s.user, 'insecure-password', password),
     ]),
   ];
 }
@@ -179,13 +244,14 @@ function design(c: Cluster): string[] {
     return [
       ...routing,
       '/query and /api/v2/query -> backend reads_any (every database that answers /ping; freshness is off);',
-      'GET/HEAD /ping is answered here with 204; anything else gets 404. See docs/cluster.md.',
+      'GET/HEAD /ping is answered here: 204 while some relay takes writes, else 503; anything else gets 404.',
+      'See docs/cluster.md.',
     ];
   }
   return [
     ...routing,
     '/query and /api/v2/query -> backend reads_fresh (databases that are up and caught up), else reads_any;',
-    'GET/HEAD /ping is answered here with 204; anything else gets 404.',
+    'GET/HEAD /ping is answered here: 204 while some relay takes writes, else 503; anything else gets 404.',
     'Freshness: every relay reports each database on GET /health/backends/<db> (200 = no backlog).',
     'fresh_<db> counts the relays that say so, relays_alive counts the relays that answer at all;',
     'the freshness frontend compares the two for each database, and reads_fresh checks each server there.',
@@ -194,8 +260,10 @@ function design(c: Cluster): string[] {
 }
 
 export function buildConfig(c: Cluster): HaproxyConfig {
+  const env = c.stats.enabled && c.stats['password-env'] !== undefined ? [c.stats['password-env']] : [];
   return {
     notes: design(c),
+    requiredEnv: env,
     sections: [
       globalSection(c),
       ...resolversSections(c),

@@ -13,7 +13,7 @@ export interface RulesInput {
   readonly databases: readonly { readonly name: string; readonly address: HostPort; readonly weight?: number | undefined }[];
   readonly http: { readonly bind: HostPort };
   readonly tcp: { readonly bind?: HostPort | undefined };
-  readonly stats: { readonly enabled: boolean; readonly bind: HostPort; readonly uri: string; readonly password?: string | undefined; readonly prometheus: boolean };
+  readonly stats: { readonly enabled: boolean; readonly bind: HostPort; readonly uri: string; readonly password?: string | undefined; readonly 'password-env'?: string | undefined; readonly prometheus: boolean };
   readonly freshness: { readonly enabled: boolean; readonly port: number };
 }
 
@@ -100,7 +100,9 @@ function portRules(c: RulesInput, report: Report): void {
 
 function statsRules(c: RulesInput, report: Report): void {
   if (!c.stats.enabled) return;
-  if (c.stats.password === undefined) report(['stats', 'password'], 'required when stats are enabled');
+  const env = c.stats['password-env'];
+  if (c.stats.password === undefined && env === undefined) report(['stats', 'password'], 'required when stats are enabled');
+  if (c.stats.password !== undefined && env !== undefined) report(['stats', 'password-env'], 'set together with stats.password: keep one');
   if (c.stats.prometheus && c.stats.uri === '/metrics') report(['stats', 'uri'], "/metrics is the Prometheus exporter's path");
 }
 

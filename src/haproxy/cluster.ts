@@ -90,6 +90,8 @@ const stats = z
     uri: z.string().regex(/^\/[A-Za-z0-9_./-]*$/, 'expected a path like /stats').default('/stats'),
     user: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a user name of letters, digits, _ . -').default('admin'),
     password: quotable('password').optional(),
+    socket: quotable('path').optional(),
+    'password-env': z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected an environment variable name like HAPROXY_STATS_PASSWORD').optional(),
     prometheus: z.boolean().default(true),
   })
   .strict()
@@ -127,6 +129,8 @@ const timeouts = z
     server: duration.default('60s'),
     'http-request': duration.default('10s'),
     'http-keep-alive': duration.default('10s'),
+    check: duration.default('1s'),
+    'write-server': duration.default('5s'),
   })
   .strict()
   .default({})
@@ -136,6 +140,8 @@ const timeouts = z
     server: t.server,
     httpRequest: t['http-request'],
     httpKeepAlive: t['http-keep-alive'],
+    check: t.check,
+    writeServer: t['write-server'],
   }));
 
 const dns = z
@@ -158,6 +164,7 @@ export const clusterSchema = z
     timeouts,
     dns,
     maxconn: positive(1_000_000).default(4096),
+    'server-maxconn': positive(1_000_000).default(512),
   })
   .strict()
   // The raw-TCP port is on by default exactly when the relays have a TCP listener to balance over.

@@ -4,14 +4,22 @@
  * Every directive carries `why`, a one-line reason rendered as a comment above it, so the generated file explains
  * itself to whoever reads it at 3 a.m. Directive arguments are plain words; the renderer does the quoting.
  * Constructors below exist for the directives we use, so build.ts reads like the config it produces.
+ * A word is literal text, or an environment variable HAProxy expands at start (for secrets kept out of the file).
  */
 import type { BalanceAlgorithm } from './cluster.js';
 
 export type SectionKind = 'global' | 'defaults' | 'frontend' | 'backend' | 'listen' | 'userlist' | 'resolvers';
 
+/** A word HAProxy takes from its environment when it starts: rendered `"${NAME}"`. */
+export interface EnvWord {
+  readonly env: string;
+}
+
+export type Word = string | EnvWord;
+
 export interface Directive {
   /** Keyword and arguments, unquoted: `['timeout', 'connect', '5s']`. */
-  readonly words: readonly string[];
+  readonly words: readonly Word[];
   /** Why this line is here, one line. */
   readonly why: string;
 }
@@ -28,12 +36,14 @@ export interface Section {
 export interface HaproxyConfig {
   /** Comment lines printed under the generated-file header: the design in brief. */
   readonly notes: readonly string[];
+  /** Environment variables the config needs: HAProxy refuses to start (`.alert`) when one is not defined. */
+  readonly requiredEnv?: readonly string[];
   readonly sections: readonly Section[];
 }
 
 export type TimeoutName = 'connect' | 'client' | 'server' | 'http-request' | 'http-keep-alive' | 'check' | 'queue' | 'tunnel';
 
-export function directive(why: string, ...words: string[]): Directive {
+export function directive(why: string, ...words: Word[]): Directive {
   return { words, why };
 }
 
@@ -67,12 +77,15 @@ export interface ServerOptions {
   readonly weight?: number | undefined;
   /** Follow another server's health instead of checking this one (`track backend/server`). */
   readonly track?: string | undefined;
+  /** Close this server's sessions when it is marked down (a tracked one: when what it tracks is). */
+  readonly shutdownSessionsOnDown?: boolean | undefined;
 }
 
 export function server(name: string, address: string, opts: ServerOptions, why: string): Directive {
   const words = ['server', name, address];
   if (opts.weight !== undefined) words.push('weight', String(opts.weight));
   if (opts.track !== undefined) words.push('track', opts.track);
+  if (opts.shutdownSessionsOnDown === true) words.push('on-marked-down', 'shutdown-sessions');
   return { words, why };
 }
 
@@ -83,6 +96,10 @@ export interface CheckOptions {
   /** Send the check here instead of to the server's own address. */
   readonly addr?: string | undefined;
   readonly port?: number | undefined;
+  /** Concurrent connections per server; more wait in HAProxy's queue (`timeout queue`). */
+  readonly maxconn?: number | undefined;
+  /** Close the sessions on a server as soon as it is marked down, so clients retry elsewhere at once. */
+  readonly shutdownSessionsOnDown?: boolean | undefined;
 }
 
 export function defaultServerCheck(opts: CheckOptions, why: string): Directive {
@@ -90,5 +107,13 @@ export function defaultServerCheck(opts: CheckOptions, why: string): Directive {
   if (opts.addr !== undefined) words.push('addr', opts.addr);
   if (opts.port !== undefined) words.push('port', String(opts.port));
   words.push('inter', opts.inter, 'fall', String(opts.fall), 'rise', String(opts.rise));
+  if (opts.maxconn !== undefined) words.push('maxconn', String(opts.maxconn));
+  if (opts.shutdownSessionsOnDown === true) words.push('on-marked-down', 'shutdown-sessions');
   return { words, why };
+}
+
+/** HAProxy's own error answer for `status`, InfluxDB-shaped: JSON `{"error": ...}`, with extra headers. */
+export function httpError(status: number, message: string, headers: readonly (readonly [string, string])[], why: string): Directive {
+  const hdrs = headers.flatMap(([name, value]) => ['hdr', name, value]);
+  return directive(why, 'http-error', 'status', String(status), 'content-type', 'application/json', 'string', JSON.stringify({ error: message }), ...hdrs);
 }

@@ -6,7 +6,7 @@
  * single-quoted, where HAProxy interprets nothing (no escapes, no ${ENV}). A word that contains ' or a control
  * character cannot be written safely; the schema rejects those in user input, so meeting one here is a bug.
  */
-import type { Directive, HaproxyConfig, Section } from './model.js';
+import type { Directive, HaproxyConfig, Section, Word } from './model.js';
 
 const BARE = /^[A-Za-z0-9_.:/@,=+*%{}()|!<>~^?&;[\]-]+$/;
 const INDENT = '    ';
@@ -26,12 +26,29 @@ export function quoteWord(word: string): string {
   return `'${word}'`;
 }
 
+/** An environment variable name HAProxy expands inside double quotes. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function renderWord(word: Word): string {
+  if (typeof word === 'string') return quoteWord(word);
+  if (!ENV_NAME.test(word.env)) throw new Error(`BUG: ${JSON.stringify(word.env)} is not an environment variable name`);
+  return `"\${${word.env}}"`;
+}
+
+/** Lines that stop HAProxy at start, naming the variable, when one the config needs is not defined. */
+function envChecks(names: readonly string[]): string[] {
+  return names.flatMap((name) => {
+    if (!ENV_NAME.test(name)) throw new Error(`BUG: ${JSON.stringify(name)} is not an environment variable name`);
+    return [`.if !defined(${name})`, `.alert "environment variable ${name} is not set: this config takes a secret from it"`, '.endif'];
+  });
+}
+
 function comment(line: string): string {
   return line === '' ? '#' : `# ${line}`;
 }
 
 function renderDirective(d: Directive): string[] {
-  return [`${INDENT}${comment(d.why)}`, INDENT + d.words.map(quoteWord).join(' ')];
+  return [`${INDENT}${comment(d.why)}`, INDENT + d.words.map(renderWord).join(' ')];
 }
 
 function renderSection(s: Section): string[] {
@@ -51,6 +68,7 @@ export function renderConfig(config: HaproxyConfig, opts: RenderOptions = {}): s
     comment('Change the cluster file and run `influx-relay haproxy -cluster FILE -out FILE` instead.'),
   ];
   const notes = config.notes.length > 0 ? ['#', ...config.notes.map(comment)] : [];
-  const blocks = [[...header, ...notes], ...config.sections.map(renderSection)];
+  const env = envChecks(config.requiredEnv ?? []);
+  const blocks = [[...header, ...notes], ...(env.length > 0 ? [env] : []), ...config.sections.map(renderSection)];
   return blocks.map((lines) => lines.join('\n')).join('\n\n') + '\n';
 }

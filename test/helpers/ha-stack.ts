@@ -5,6 +5,8 @@
  *     ├─ writes ─▶ relay-1, relay-2   each an [[http]] and a [[tcp]] listener mirroring to both databases
  *     └─ reads ──▶ influxdb-a, influxdb-b  (real influxd; only those no relay reports catching up)
  *
+ * Like `make up`, each relay keeps a durable spool (spool-dir in its own directory), so a relay killed with -9
+ * and restarted keeps the backlog it acknowledged; `spool: false` runs memory queues instead.
  * HAProxy's config comes from the relay's own generator (a cluster file written here, loaded by loadCluster) with
  * short health timings so failover tests are quick. Every process is a child tracked by children.ts, so it dies
  * with the test process; stop and start go by PID. With `links`, each database is reached by the relays through a
@@ -42,6 +44,8 @@ export interface HaStackOptions {
   output?: Record<string, TomlValue>;
   /** Put a cuttable TCP hop between the relays and each database (see StackDatabase.link). */
   links?: boolean;
+  /** Each relay spools to <its dir>/spool, as scripts/up.sh configures it; default true. */
+  spool?: boolean;
 }
 
 /** A TCP hop from the relays to one database. */
@@ -69,7 +73,9 @@ export interface StackRelay {
   readonly process: Relay;
   /** SIGTERM by PID: it answers /health 503, drains its queues and exits; resolves with the exit code. */
   stop(): Promise<number | null>;
-  /** Starts it again with the same config and ports. */
+  /** SIGKILL by PID, as a crash: nothing is drained. */
+  kill9(): Promise<void>;
+  /** Starts it again with the same config, ports and spool (SIGKILLs it first if it still runs). */
   start(): Promise<void>;
   /** Status of GET /health/backends/<database> (0 when it does not answer). */
   backendStatus(database: string): Promise<number>;
@@ -164,6 +170,10 @@ class StackRelayImpl implements StackRelay {
     return this.process.stop();
   }
 
+  kill9(): Promise<void> {
+    return this.process.kill9();
+  }
+
   async start(): Promise<void> {
     await this.process.kill9(); // a no-op unless it is still running
     this.process = await startRelay({ toml: this.toml, dir: this.dir });
@@ -178,11 +188,12 @@ class StackRelayImpl implements StackRelay {
   }
 }
 
-function stackRelayToml(database: string, httpPort: number, tcpPort: number, outputs: RelayOutput[]): string {
+function stackRelayToml(database: string, httpPort: number, tcpPort: number, outputs: RelayOutput[], spoolDir: string | undefined): string {
   const list = outputs.map((o) => '  { ' + Object.entries(o).map(([k, v]) => `${k} = ${tomlValue(v)}`).join(', ') + ' },');
   return [
     '# A relay of the HA stack (test/helpers/ha-stack.ts): the same shape scripts/up.sh writes.',
     'shutdown-timeout = "10s"',
+    ...(spoolDir === undefined ? [] : [`spool-dir = ${tomlValue(spoolDir)}`]),
     '',
     relayToml({ name: 'http', bindAddr: `127.0.0.1:${httpPort}`, outputs }).trimEnd(),
     '',
@@ -197,10 +208,10 @@ function stackRelayToml(database: string, httpPort: number, tcpPort: number, out
   ].join('\n');
 }
 
-async function startStackRelay(name: string, dir: string, database: string, outputs: RelayOutput[]): Promise<StackRelayImpl> {
+async function startStackRelay(name: string, dir: string, database: string, outputs: RelayOutput[], spool: boolean): Promise<StackRelayImpl> {
   for (let attempt = 1; ; attempt++) {
     const [httpPort, tcpPort] = (await freePorts(2)) as [number, number];
-    const toml = stackRelayToml(database, httpPort, tcpPort, outputs);
+    const toml = stackRelayToml(database, httpPort, tcpPort, outputs, spool ? path.join(dir, 'spool') : undefined);
     try {
       return new StackRelayImpl(name, httpPort, tcpPort, toml, dir, await startRelay({ toml, dir }));
     } catch (err) {
@@ -309,7 +320,7 @@ export async function startHaStack(opts: HaStackOptions = {}): Promise<HaStack> 
     for (const name of ['relay-1', 'relay-2']) {
       const relayDir = path.join(dir, name);
       await mkdir(relayDir);
-      relays.push(await startStackRelay(name, relayDir, database, outputs));
+      relays.push(await startStackRelay(name, relayDir, database, outputs, opts.spool ?? true));
     }
     haproxy = await startHaproxy(dir, relays, databases, opts.health ?? { inter: '500ms', fall: 2, rise: 1 });
 

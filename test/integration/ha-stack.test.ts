@@ -3,16 +3,23 @@
  * two real influxd. Every write and read goes through HAProxy's ports; outcomes are checked on each influxd directly.
  * Covers: mirroring through HAProxy, reads, a relay stopped (writes move to the other), and a database killed and
  * brought back (reads keep answering, writes keep being accepted, the missed points arrive, and the database is kept
- * out of the read pool until the relays report it caught up).
+ * out of the read pool until the relays report it caught up), and a relay killed with -9 during a database outage
+ * (its spooled backlog survives: both databases end up with the same points).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InfluxDB, type IPoint } from 'influx';
 import { eventually } from '../helpers/cluster.js';
-import { HAPROXY_BIN, startHaStack, type HaStack, type StackDatabase } from '../helpers/ha-stack.js';
+import { HAPROXY_BIN, startHaStack, type HaStack, type StackDatabase, type StackRelay } from '../helpers/ha-stack.js';
 import { get } from '../helpers/http.js';
+import { freePorts } from '../helpers/ports.js';
+import { REPO_ROOT } from '../helpers/relay.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const SKIP = !existsSync(HAPROXY_BIN) && `skipped: ${HAPROXY_BIN} is not installed (Debian package haproxy)`;
@@ -180,5 +187,113 @@ describe('the HA stack, through HAProxy only', { skip: SKIP }, () => {
     const before = await stot('reads_fresh', b.name);
     for (let i = 0; i < 10; i++) assert.equal(await countThroughHaproxy(m), total);
     assert.ok((await stot('reads_fresh', b.name)) > before, 'influxdb-b should serve reads again');
+  });
+
+  test('influxdb-b killed -9 under load, relay-1 killed -9 and restarted meanwhile: afterwards both hold the same points, every acknowledged one', async () => {
+    const [r1] = stack.relays as [StackRelay, StackRelay];
+    const [a, b] = stack.databases as [StackDatabase, StackDatabase];
+    const m = 'ha_crash';
+    const BATCH = 50;
+    // Load through HAProxy until told to stop: each batch has its own timestamps, so a point is counted once.
+    let next = 0;
+    let acked = 0;
+    let stopLoad = false;
+    const load = (async () => {
+      while (!stopLoad) {
+        const batch = points(m, next, BATCH);
+        next += BATCH;
+        if (await client().writePoints(batch, { precision: 'ms' }).then(() => true, () => false)) acked += BATCH;
+      }
+    })();
+    const ackedGrows = async (by: number): Promise<void> => {
+      const target = acked + by;
+      await eventually(async () => assert.ok(acked >= target, `${acked} of ${target} points acknowledged`), 20_000, 20);
+    };
+    try {
+      await ackedGrows(500);
+      await b.influxd.kill(); // SIGKILL
+      await ackedGrows(1000); // the relays hold this for influxdb-b
+      await r1.kill9(); // a crash: with memory queues its backlog for influxdb-b would be gone for good
+      await ackedGrows(500); // through relay-2 alone once HAProxy has noticed
+      await r1.start(); // same config and spool
+      await stack.waitForServer('writes', r1.name, 'UP');
+      await ackedGrows(500);
+    } finally {
+      stopLoad = true;
+      await load;
+    }
+    await b.influxd.restart();
+    await eventually(async () => {
+      const [onA, onB] = [await countOn(a, m), await countOn(b, m)];
+      assert.equal(onB, onA, `influxdb-a has ${onA} points, influxdb-b ${onB}`);
+      assert.ok(onA >= acked && onA <= next, `${onA} points stored, ${acked} acknowledged, ${next} sent`);
+    }, 30_000, 200);
+  });
+});
+
+/** `make up`, `make restart-relay` and `make down` themselves (scripts/), on free ports and a temp run dir. */
+describe('make up / restart-relay / down', { skip: SKIP }, () => {
+  const names = ['INFLUX_A_PORT', 'INFLUX_B_PORT', 'INFLUX_A_RPC_PORT', 'INFLUX_B_RPC_PORT', 'RELAY_1_PORT', 'RELAY_1_TCP_PORT',
+    'RELAY_2_PORT', 'RELAY_2_TCP_PORT', 'HAPROXY_PORT', 'HAPROXY_TCP_PORT', 'HAPROXY_STATS_PORT', 'HAPROXY_FRESHNESS_PORT'] as const;
+  let run = '';
+  let env: NodeJS.ProcessEnv = {};
+  const script = (name: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number; output: string }>((resolve) => {
+      execFile('bash', [path.join(REPO_ROOT, 'scripts', name), ...args], { env: { ...env, ...extra }, timeout: 120_000 }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, output: stdout + stderr }));
+    });
+  const pidOf = async (name: string) => Number((await readFile(path.join(run, `${name}.pid`), 'utf8')).trim());
+  const writeThrough = async (line: string) => {
+    const res = await fetch(`http://127.0.0.1:${env['HAPROXY_PORT']}/write?db=telegraf`, { method: 'POST', body: line, headers: { connection: 'close' } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  before(async () => {
+    run = await mkdtemp(path.join(tmpdir(), 'make-up-'));
+    const ports = await freePorts(names.length);
+    env = { ...process.env, UP_RUN_DIR: run, ...Object.fromEntries(names.map((n, i) => [n, String(ports[i])])) };
+  });
+  after(async () => {
+    if (run === '') return;
+    await script('down.sh');
+    await rm(run, { recursive: true, force: true });
+  });
+
+  test('the relays spool; restart-relay brings relay-1 back on the same spool and PID file (KILL: a crash; default: drained, no write fails); down stops all', async () => {
+    const up = await script('up.sh');
+    assert.equal(up.code, 0, up.output);
+    for (const n of [1, 2]) assert.match(await readFile(path.join(run, `relay-${n}.toml`), 'utf8'), new RegExp(`^spool-dir = "${run}/relay-${n}/spool"$`, 'm'));
+    assert.equal(await writeThrough('up_restart seq=1i 1700000000000000000'), 204);
+
+    const before = await pidOf('relay-1');
+    const restarted = await script('restart-relay.sh', ['1'], { SIGNAL: 'KILL' });
+    assert.equal(restarted.code, 0, restarted.output);
+    const after = await pidOf('relay-1');
+    assert.notEqual(after, before);
+    assert.ok(!existsSync(`/proc/${before}`) || (await readFile(`/proc/${before}/stat`, 'utf8')).split(' ')[2] === 'Z', 'the old relay is gone');
+    assert.equal((await get(`http://127.0.0.1:${env['RELAY_1_PORT']}/health`)).status, 200);
+    assert.ok(existsSync(path.join(run, 'relay-1', 'spool', 'http')), 'relay-1 spools in run/relay-1/spool');
+
+    // The rolling restart (SIGNAL=TERM): drained at HAProxy first, so a stream of writes meanwhile never fails.
+    let writing = true;
+    const statuses: number[] = [];
+    const stream = (async () => {
+      for (let i = 0; writing; i++) statuses.push(await writeThrough(`up_roll seq=${i}i ${1700000000000000000 + i}`).catch(() => 0));
+    })();
+    const rolled = await script('restart-relay.sh', ['1']);
+    writing = false;
+    await stream;
+    assert.equal(rolled.code, 0, rolled.output);
+    assert.match(rolled.output, /set to drain at HAProxy[\s\S]*back in HAProxy's write pool/);
+    assert.ok(statuses.length > 0);
+    assert.deepEqual(statuses.filter((s) => s !== 204), [], 'a write failed during the drained restart');
+    const rolledPid = await pidOf('relay-1');
+
+    const down = await script('down.sh');
+    assert.equal(down.code, 0, down.output);
+    assert.notEqual(rolledPid, after);
+    assert.match(down.output, new RegExp(`stopped relay-1 \\(pid ${rolledPid}\\)`), 'make down knows the restarted relay');
+    assert.deepEqual((await readdir(run)).filter((f) => f.endsWith('.pid')), []);
   });
 });

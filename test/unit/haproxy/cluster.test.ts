@@ -50,8 +50,9 @@ describe('cluster defaults', () => {
     assert.deepEqual(c.freshness, { enabled: true, port: 8405 });
     assert.deepEqual(c.balance, { writes: 'roundrobin', reads: 'leastconn' });
     assert.deepEqual(c.health, { inter: '2s', fall: 3, rise: 2 });
-    assert.deepEqual(c.timeouts, { connect: '5s', client: '60s', server: '60s', httpRequest: '10s', httpKeepAlive: '10s' });
+    assert.deepEqual(c.timeouts, { connect: '5s', client: '60s', server: '60s', httpRequest: '10s', httpKeepAlive: '10s', check: '1s', writeServer: '5s' });
     assert.equal(c.maxconn, 4096);
+    assert.equal(c['server-maxconn'], 512);
   });
 
   test('the raw-TCP port defaults to *:8094 when the relays have TCP listeners', () => {
@@ -90,6 +91,8 @@ describe('bad clusters are rejected with the key path', () => {
     ['freshness on a taken port', `${OK}[freshness]\nport = 8404\n`, 'cluster.toml: freshness.port: port 8404 is already taken by stats.bind'],
     ['a bind with a host name', OK.replace('bind = "*:9086"', 'bind = "example.com:9086"'), 'cluster.toml: http.bind: expected [ip]:port, like *:8086 or 127.0.0.1:8404'],
     ['stats without a password', OK.replace('password = "pw"', ''), 'cluster.toml: stats.password: required when stats are enabled'],
+    ['a password and a password variable', OK.replace('password = "pw"', 'password = "pw"\npassword-env = "X"'), 'cluster.toml: stats.password-env: set together with stats.password: keep one'],
+    ['a password variable that is no name', OK.replace('password = "pw"', 'password-env = "A-B"'), 'cluster.toml: stats.password-env: expected an environment variable name like HAPROXY_STATS_PASSWORD'],
     ['a password HAProxy cannot quote', OK.replace('password = "pw"', 'password = "it\'s"'), 'cluster.toml: stats.password: password must not contain \' or control characters'],
     ['stats on the exporter\'s path', OK.replace('password = "pw"', 'password = "pw"\nuri = "/metrics"'), 'cluster.toml: stats.uri: /metrics is the Prometheus exporter\'s path'],
     ['a weight over 256', OK.replace('address = "127.0.0.1:8087"', 'address = "127.0.0.1:8087"\nweight = 257'), 'cluster.toml: databases[1].weight: expected 0..256'],

@@ -37,6 +37,7 @@ class StubRelay {
         const backend = /^\/health\/backends\/(.+)$/.exec(url)?.[1];
         if (backend !== undefined) return void res.writeHead(this.backendStatus.get(backend) ?? 200, { 'content-type': 'application/json' }).end('{}');
         this.seen.push({ method: req.method ?? '', url, body, forwarded: req.headers['x-forwarded-for'] !== undefined });
+        if (url.includes('hang=1')) return; // a hung relay: never answers this write
         res.writeHead(204, { 'x-served-by': this.name }).end();
       });
     });
@@ -129,6 +130,8 @@ describe('generated haproxy.cfg in front of stub relays and databases', { skip: 
       balance: { reads: 'roundrobin' },
       // Fast enough for a test, slow enough that a busy 2-core machine does not miss a check (timeout = inter).
       health: { inter: '250ms', fall: 2, rise: 1 },
+      // Short, so the hung-write test waits 1 s, not the default 5 s.
+      timeouts: { 'write-server': '1s' },
     });
     const cfg = renderConfig(buildConfig(cluster));
     // The temp dir must outlive before(): keep it until after() by parking withTempDir on a promise.
@@ -201,6 +204,66 @@ describe('generated haproxy.cfg in front of stub relays and databases', { skip: 
     assert.match((await post.json() as { error: string }).error, /every InfluxDB/);
     assert.equal((await query('SELECT mean(value) INTO cpu_1h FROM cpu')).status, 403);
     assert.equal(dbs.flatMap((d) => d.seen).length, before, 'no refused request may reach a database');
+  });
+
+  test('comments, multipart, compressed, partial bodies and encoded names are refused; quoted keywords are not', async () => {
+    const before = dbs.flatMap((d) => d.seen).length;
+    const refused = async (res: Response, status: number, what: string) => {
+      assert.equal(res.status, status, what);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/, what);
+      assert.match((await res.json() as { error: string }).error, /cannot check|every InfluxDB/, what);
+    };
+    const raw = (q: string) => fetch(url(`/query?q=${encodeURIComponent(q)}`));
+    await refused(await raw('-- x\nCREATE DATABASE x'), 400, 'a leading line comment');
+    await refused(await raw('SELECT 1 /* c */; DROP DATABASE x'), 400, 'a block comment');
+    await refused(await fetch(url('/query?%71=CREATE+DATABASE+x')), 400, 'q spelled %71');
+    await refused(await fetch(url('/query?db=x;q=CREATE+DATABASE+x')), 403, 'q after a ; separator');
+    const form = new FormData();
+    form.set('q', 'CREATE DATABASE x');
+    await refused(await fetch(url('/query'), { method: 'POST', body: form }), 400, 'a multipart body');
+    const gz = { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' };
+    await refused(await fetch(url('/query'), { method: 'POST', body: 'q=SELECT+1', headers: gz }), 400, 'a compressed body');
+    const padded = new URLSearchParams({ pad: 'x'.repeat(40_000), q: 'CREATE DATABASE x' });
+    await refused(await fetch(url('/query'), { method: 'POST', body: padded }), 400, 'q beyond what HAProxy buffers');
+    await refused(await fetch(url('/query'), { method: 'POST', body: 'db=x;q=CREATE DATABASE x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, 'a bare ; in a body');
+    assert.equal(dbs.flatMap((d) => d.seen).length, before, 'no refused request may reach a database');
+
+    for (const q of ["SELECT * FROM cpu WHERE host = 'into'", "SELECT * FROM cpu WHERE msg = 'a--b /* c'", "SELECT * FROM cpu WHERE m = '; DROP DATABASE x'", 'SELECT "into" FROM cpu']) {
+      assert.equal((await query(q)).status, 200, q);
+      const post = await fetch(url('/query'), { method: 'POST', body: new URLSearchParams({ q }) });
+      assert.equal(post.status, 200, `POST ${q}`);
+      await post.arrayBuffer();
+    }
+    assert.equal(dbs.flatMap((d) => d.seen).length, before + 8, 'quoted keywords are data, not statements');
+  });
+
+  test('a relay that hangs on a write: HAProxy answers 504 in JSON after timeouts.write-server', async () => {
+    const res = await fetch(url('/write?db=x&hang=1'), { method: 'POST', body: 'm v=1\n', headers: { connection: 'close' } });
+    assert.equal(res.status, 504);
+    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    assert.deepEqual(await res.json(), { error: 'no answer from the relay or database in time' });
+  });
+
+  test('with no relay up, /ping and writes answer 503 in JSON with Retry-After; /ping is 204 again when one is back', async () => {
+    for (const r of relays) r.health = 503;
+    try {
+      await eventually('both relays leave the write pool', async () => (await serverStatus('writes', 'BACKEND')) === 'DOWN');
+      for (const path of ['/ping', '/ping?verbose=true']) {
+        const ping = await fetch(url(path));
+        assert.equal(ping.status, 503, path);
+        assert.equal(ping.headers.get('retry-after'), '5');
+        assert.equal(ping.headers.get('x-influxdb-version'), '1.8.10');
+        assert.deepEqual(await ping.json(), { error: 'no relay can take writes' });
+      }
+      const write = await fetch(url('/write?db=x'), { method: 'POST', body: 'm v=1\n', headers: { connection: 'close' } });
+      assert.equal(write.status, 503);
+      assert.equal(write.headers.get('retry-after'), '5');
+      assert.match(write.headers.get('content-type') ?? '', /application\/json/);
+      assert.deepEqual(await write.json(), { error: 'no relay or database is available' });
+    } finally {
+      for (const r of relays) r.health = 200;
+    }
+    await eventually('/ping is 204 again', async () => (await fetch(url('/ping'))).status === 204);
   });
 
   test('a database that one relay reports as catching up leaves the read pool, and returns when caught up', async () => {
