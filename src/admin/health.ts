@@ -5,8 +5,13 @@
  * (HAProxy uses it to keep a stale replica out of the read pool).
  * /health?format=influxdb: the same verdict in InfluxDB 1.8's /health shape, for tools that probe InfluxDB itself.
  */
-import type { Backend, BackendHealth } from '../backends/backend.js';
+import type { BackendHealth } from '../backends/backend.js';
 import { VERSION, VERSION_HEADER } from '../version.js';
+
+/** Anything that reports a backend's health (a Backend; tests pass plain objects). */
+export interface HealthReporter {
+  health(): BackendHealth;
+}
 
 export interface ListenerHealth {
   readonly name: string;
@@ -17,7 +22,7 @@ export interface ListenerHealth {
   readonly backends: readonly BackendHealth[];
 }
 
-export function listenerHealth(name: string, backends: readonly Backend[], closing: boolean): ListenerHealth {
+export function listenerHealth(name: string, backends: readonly HealthReporter[], closing: boolean): ListenerHealth {
   const reports = backends.map((b) => b.health());
   const full = reports.filter((r) => !r.acceptingWrites).map((r) => r.name);
   const accepting = !closing && full.length === 0;
@@ -35,7 +40,7 @@ export function listenerHealth(name: string, backends: readonly Backend[], closi
  * A database is caught up from this relay's view only when every queue the relay holds for it is: HTTP, TCP and UDP
  * listeners each have their own backend (and queue) for the same output name.
  */
-export function backendReadiness(backends: readonly Backend[]): { status: 200 | 503; body: BackendHealth & { queues: number } } {
+export function backendReadiness(backends: readonly HealthReporter[]): { status: 200 | 503; body: BackendHealth & { queues: number } } {
   const reports = backends.map((b) => b.health());
   const worst = reports.find((r) => r.state === 'down') ?? reports.find((r) => r.state === 'catching-up') ?? reports[0]!;
   const body = {

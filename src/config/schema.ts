@@ -397,6 +397,14 @@ export const ROOT_FIELDS = {
       "`drop-oldest`: that backend's oldest spooled writes are dropped (counted per backend and reason) to make room; " +
       'the other backends and the intake carry on.',
   ),
+  maxBodiesInFlightMb: ours(
+    'max-bodies-in-flight-mb',
+    integer(256, { min: 1, unit: 'MB' }),
+    'Request bodies all HTTP listeners together may hold while reading, decoding and handing them on (decoded ' +
+      'bytes; `max-body-size-mb` bounds one request, this bounds them all). A request whose announced size does not ' +
+      'fit gets 503 + `Retry-After` before its body is read; a chunked or gzip body that outgrows what is left gets ' +
+      'the same. At least the largest `max-body-size-mb`.',
+  ),
   http: go('http', listeners(httpListener.schema), 'HTTP listeners: `[[http]]` tables.'),
   udp: go('udp', listeners(udpListener.schema), 'UDP listeners: `[[udp]]` tables.'),
   tcp: ours('tcp', listeners(tcpListener.schema), 'TCP line-protocol listeners: `[[tcp]]` tables.'),
@@ -428,5 +436,10 @@ export const root = section(
     }
     checkBindAddrs([['http', c.http], ['tcp', c.tcp]], ctx);
     checkBindAddrs([['udp', c.udp]], ctx);
+    c.http.forEach((l, i) => {
+      if (l.maxBodySizeMb <= c.maxBodiesInFlightMb) return;
+      const message = `larger than max-bodies-in-flight-mb (${c.maxBodiesInFlightMb}): such a request could never be accepted`;
+      ctx.addIssue({ code: 'custom', path: ['http', i, 'max-body-size-mb'], message });
+    });
   },
 );
