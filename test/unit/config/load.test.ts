@@ -45,6 +45,7 @@ describe("influxdb-relay's own sample", () => {
       fsync: 'interval',
       fsyncIntervalMs: 20,
       whenFull: 'reject',
+      maxBodiesInFlightMb: 256,
       http: [
         {
           name: 'example-http',
