@@ -140,8 +140,10 @@ export class HttpSource {
       this.route(req, res);
     } catch (err) {
       const malformed = err instanceof URIError;
-      if (malformed) this.log.warn({ err, url: req.url }, 'malformed request URL');
-      else this.log.error({ err, url: req.url }, 'BUG: HTTP route failed');
+      // The path only: the query may carry credentials (u, p).
+      const path = (req.url ?? '').split('?', 1)[0];
+      if (malformed) this.log.warn({ err, method: req.method, path }, 'malformed request URL');
+      else this.log.error({ err, method: req.method, path }, 'BUG: HTTP route failed');
       req.resume();
       if (res.headersSent) res.destroy();
       else sendError(res, malformed ? 400 : 500, malformed ? 'malformed request URL' : 'internal error in the relay');
@@ -157,7 +159,8 @@ export class HttpSource {
     res.once('finish', status);
 
     if (path.startsWith(BACKEND_HEALTH_PREFIX)) return this.admin.backendHealth(path.slice(BACKEND_HEALTH_PREFIX.length), req, res);
-    const allowed = ROUTES[path];
+    // Own keys only, as for every table a client's text is looked up in.
+    const allowed = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (!allowed) {
       req.resume();
       return sendError(res, 404, path === '/query' ? 'the relay only takes writes: send /query to InfluxDB (or through HAProxy)' : 'not found');
@@ -211,7 +214,7 @@ export class HttpSource {
   }
 
   private count(path: string, status: number): void {
-    const endpoint = ROUTES[path] ? path : path.startsWith(BACKEND_HEALTH_PREFIX) ? '/health/backends' : 'other';
+    const endpoint = Object.hasOwn(ROUTES, path) ? path : path.startsWith(BACKEND_HEALTH_PREFIX) ? '/health/backends' : 'other';
     this.metrics.httpRequests.labels(this.options.listener, endpoint, String(status)).inc();
   }
 
