@@ -9,7 +9,7 @@
 import type { Batch } from './batch.js';
 import { answer, unavailable, type Consistency, type FanOutResult } from './answer.js';
 import type { Backend, BackendHealth, Ticket } from './backends/backend.js';
-import type { Journal } from './queue/queue.js';
+import type { Journal, JournalHealth } from './queue/queue.js';
 
 export { decide, parseConsistency, requiredDeliveries, type Consistency, type FanOutResult } from './answer.js';
 
@@ -42,6 +42,11 @@ export class FanOut {
 
   health(): BackendHealth[] {
     return this.backends.map((b) => b.health());
+  }
+
+  /** The spool's disk, when there is a spool. */
+  journalHealth(): JournalHealth | undefined {
+    return this.journal?.health();
   }
 
   async write(batch: Batch, level: Consistency): Promise<FanOutResult> {

@@ -15,6 +15,7 @@ import { BacklogTracker } from './integrity/backlog.js';
 import { ledgerFile, MissedWindowLedger } from './integrity/ledger.js';
 import { TrackedMemoryQueue } from './integrity/tracked-queue.js';
 import { Spool } from './queue/spool/spool.js';
+import { BodyBudget } from './sources/body-budget.js';
 import { HttpSource } from './sources/http.js';
 import { TcpSource } from './sources/tcp.js';
 import { UdpSource } from './sources/udp.js';
@@ -33,6 +34,8 @@ export class Relay {
   private readonly backends: Backend[] = [];
   private readonly spools: Spool[] = [];
   private readonly scanPool: ScanPool;
+  /** Request bodies in flight, decoded, across every HTTP listener (max-bodies-in-flight-mb). */
+  private readonly bodyBudget: BodyBudget;
   /** What each backend missed; undefined without ledger-dir or spool-dir. */
   private ledger: MissedWindowLedger | undefined;
   private readonly log: Logger;
@@ -45,6 +48,7 @@ export class Relay {
   ) {
     this.log = logger;
     this.metrics = metrics ?? new RelayMetrics();
+    this.bodyBudget = new BodyBudget(config.maxBodiesInFlightMb * MB);
     this.scanPool = new ScanPool(config.scanThreads < 0 ? defaultScanThreads() : config.scanThreads, logger);
   }
 
@@ -88,6 +92,7 @@ export class Relay {
             idleTimeoutMs: l.idleTimeoutMs,
             pingStatus: l.defaultPingResponse,
             backendsNamed: (name) => this.backends.filter((b) => b.name === name).map((b) => b.health()),
+            bodyBudget: this.bodyBudget,
             scanner: this.scanPool,
           },
           fanout,

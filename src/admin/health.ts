@@ -1,11 +1,13 @@
 /**
- * /health for load balancers and people: 200 when this listener can accept writes (every backend has room), 503 when
- * it cannot (shutting down, or some backend's queue is full), with every backend's state, backlog and last error.
+ * /health for load balancers and people: 200 when this listener can accept writes, 503 when it cannot (shutting
+ * down, some backend's queue full under `when-full = reject`, or the spool's disk refusing writes), with every
+ * backend's state, backlog, missed windows and last error, and the spool's disk state.
  * /health/backends/<name>: 200 when that backend is up with no backlog; 503 while it is down or catching up
  * (HAProxy uses it to keep a stale replica out of the read pool).
  * /health?format=influxdb: the same verdict in InfluxDB 1.8's /health shape, for tools that probe InfluxDB itself.
  */
 import type { BackendHealth } from '../backends/backend.js';
+import type { JournalHealth } from '../queue/queue.js';
 import { VERSION, VERSION_HEADER } from '../version.js';
 
 export interface ListenerHealth {
@@ -15,19 +17,23 @@ export interface ListenerHealth {
   readonly version: string;
   readonly message: string;
   readonly backends: readonly BackendHealth[];
+  /** With a spool: whether its disk takes writes. */
+  readonly spool?: JournalHealth;
 }
 
-export function listenerHealth(name: string, reports: readonly BackendHealth[], closing: boolean): ListenerHealth {
+export function listenerHealth(name: string, reports: readonly BackendHealth[], closing: boolean, spool?: JournalHealth): ListenerHealth {
   const full = reports.filter((r) => !r.acceptingWrites).map((r) => r.name);
-  const accepting = !closing && full.length === 0;
+  const diskDown = spool !== undefined && !spool.ok;
+  const accepting = !closing && full.length === 0 && !diskDown;
   let message = 'ready for writes';
   if (closing) message = 'shutting down';
+  else if (diskDown) message = `cannot accept writes: the spool's disk refuses them since ${spool.since ?? '?'}: ${spool.error ?? 'unknown error'}`;
   else if (full.length > 0) message = `cannot accept writes: queue full for ${full.join(', ')}`;
   else {
     const behind = reports.filter((r) => r.state !== 'up').map((r) => `${r.name} ${r.state}`);
     if (behind.length > 0) message = `ready for writes; queued for ${behind.join(', ')}`;
   }
-  return { name, status: accepting ? 'pass' : 'fail', acceptingWrites: accepting, version: VERSION, message, backends: reports };
+  return { name, status: accepting ? 'pass' : 'fail', acceptingWrites: accepting, version: VERSION, message, backends: reports, ...(spool ? { spool } : {}) };
 }
 
 /**

@@ -424,6 +424,14 @@ export const ROOT_FIELDS = {
       '`ack`/`consistency` levels above `any` count the deliveries made within it. Outputs with `buffer-size-mb = 0` ' +
       '(no queue) are waited for up to their own `timeout`.',
   ),
+  maxBodiesInFlightMb: ours(
+    'max-bodies-in-flight-mb',
+    integer(256, { min: 1, unit: 'MB' }),
+    'Request bodies all HTTP listeners together may hold while reading, decoding and handing them on (decoded ' +
+      'bytes; `max-body-size-mb` bounds one request, this bounds them all). A request whose announced size does not ' +
+      'fit gets 503 + `Retry-After` before its body is read; a chunked or gzip body that outgrows what is left gets ' +
+      'the same. At least the largest `max-body-size-mb`.',
+  ),
   http: go('http', listeners(httpListener.schema), 'HTTP listeners: `[[http]]` tables.'),
   udp: go('udp', listeners(udpListener.schema), 'UDP listeners: `[[udp]]` tables.'),
   tcp: ours('tcp', listeners(tcpListener.schema), 'TCP line-protocol listeners: `[[tcp]]` tables.'),
@@ -432,5 +440,13 @@ export const ROOT_FIELDS = {
 export const root = section(
   ROOT_FIELDS,
   (r): RelayConfig => r,
-  checkListeners,
+  (c, ctx) => {
+    checkListeners(c, ctx);
+    const budget = c.maxBodiesInFlightMb * 1024 * 1024;
+    c.http.forEach((l, i) => {
+      if (l.maxBodyBytes <= budget) return;
+      const message = `larger than max-bodies-in-flight-mb (${c.maxBodiesInFlightMb}): such a request could never be accepted`;
+      ctx.addIssue({ code: 'custom', path: ['http', i, 'max-body-size'], message });
+    });
+  },
 );

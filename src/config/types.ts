@@ -21,6 +21,8 @@ export interface RelayConfig {
   readonly fsyncIntervalMs: number;
   readonly whenFull: WhenFull;
   readonly answerTimeoutMs: number;
+  /** Relay-wide bound of HTTP request bodies in flight (decoded), shared by every [[http]] listener. */
+  readonly maxBodiesInFlightMb: number;
   readonly http: readonly HttpListenerConfig[];
   readonly udp: readonly UdpListenerConfig[];
   readonly tcp: readonly TcpListenerConfig[];

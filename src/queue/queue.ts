@@ -55,4 +55,12 @@ export interface BatchQueue {
  */
 export interface Journal {
   append(batch: Batch): Promise<void>;
+  /** Whether the journal's disk takes writes; `error` and `since` (ISO 8601) while it does not. */
+  health(): JournalHealth;
+}
+
+export interface JournalHealth {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly since?: string;
 }

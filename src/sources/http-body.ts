@@ -1,13 +1,18 @@
 /**
- * Reads a request body whole, bounded: the limit applies to the decoded size (a small gzip body can inflate a lot).
- * A corrupt or truncated gzip body is the client's error (400), never a 5xx or a dropped connection.
+ * Reads a request body whole, bounded: the limit applies to the decoded size (a small gzip body can inflate a lot),
+ * and gzip is decoded as it streams in, so an oversized or over-budget body is refused before it is all in memory.
+ * With a reservation of the relay-wide body budget, every decoded byte is reserved before it is kept (503 when the
+ * budget is exhausted). A corrupt or truncated gzip body is the client's error (400), never a 5xx or a dropped
+ * connection. After a refusal the rest of the body is read and discarded, so the answer goes out on a healthy
+ * connection.
  */
 import type { IncomingMessage } from 'node:http';
-import { gunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
+import type { BodyReservation } from './body-budget.js';
 
 export class BodyError extends Error {
   constructor(
-    readonly status: 400 | 413 | 415,
+    readonly status: 400 | 413 | 415 | 503,
     message: string,
     readonly reason: string,
   ) {
@@ -15,7 +20,20 @@ export class BodyError extends Error {
   }
 }
 
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** The relay-wide budget's refusal reason (a label of `influx_relay_requests_refused_total`). */
+export const OVER_BUDGET = 'bodies-in-flight';
+
+export function overBudget(): BodyError {
+  return new BodyError(503, 'too many request bodies in flight in the relay (max-bodies-in-flight-mb): retry later', OVER_BUDGET);
+}
+
+/** What to reserve before reading: the announced Content-Length, capped at the per-request limit (0 when unknown). */
+export function announcedBytes(req: IncomingMessage, maxBytes: number): number {
+  const declared = Number(req.headers['content-length']);
+  return Number.isFinite(declared) && declared > 0 ? Math.min(declared, maxBytes) : 0;
+}
+
+export async function readBody(req: IncomingMessage, maxBytes: number, reservation?: BodyReservation): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
     req.resume();
@@ -26,53 +44,64 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     req.resume();
     throw tooLarge(maxBytes);
   }
-  const raw = await collect(req, maxBytes);
-  if (encoding !== 'gzip') return raw;
-  return new Promise<Buffer>((resolve, reject) => {
-    gunzip(raw, { maxOutputLength: maxBytes }, (err, out) => {
-      if (!err) return resolve(out);
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return reject(tooLarge(maxBytes));
-      reject(new BodyError(400, `unable to decode gzip body: ${err.message}`, 'bad-gzip'));
-    });
-  });
+  return collect(req, maxBytes, encoding === 'gzip', reservation);
 }
 
 function tooLarge(maxBytes: number): BodyError {
   return new BodyError(413, `request body too large: the limit is ${maxBytes} bytes after decoding`, 'body-too-large');
 }
 
-/** Collects the raw body; more than maxBytes raw is refused too (gzip never shrinks line protocol below 1:1 in practice). */
-function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Collects the decoded body. More than maxBytes raw is refused too (gzip never shrinks line protocol below 1:1 in
+ * practice), and so is more than maxBytes decoded.
+ */
+function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservation: BodyReservation | undefined): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let size = 0;
+    let raw = 0;
+    let decoded = 0;
     let done = false;
+    const gunzip = gzip ? createGunzip() : undefined;
+
+    const fail = (err: Error) => {
+      if (done) return;
+      done = true;
+      chunks.length = 0;
+      gunzip?.destroy();
+      reject(err);
+    };
+    const keep = (chunk: Buffer) => {
+      if (done) return;
+      decoded += chunk.length;
+      if (decoded > maxBytes) return fail(tooLarge(maxBytes));
+      if (reservation && !reservation.ensure(decoded)) return fail(overBudget());
+      chunks.push(chunk);
+    };
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decoded));
+    };
+
+    if (gunzip) {
+      gunzip.on('data', keep);
+      gunzip.on('end', finish);
+      gunzip.on('error', (err) => fail(new BodyError(400, `unable to decode gzip body: ${err.message}`, 'bad-gzip')));
+    }
+    // After a failure the data handler stays: it reads and discards the rest.
     req.on('data', (chunk: Buffer) => {
       if (done) return;
-      size += chunk.length;
-      if (size > maxBytes) {
-        done = true;
-        // Keep reading (and discarding) so the 413 can be sent on a healthy connection.
-        chunks.length = 0;
-        reject(tooLarge(maxBytes));
-        return;
-      }
-      chunks.push(chunk);
+      raw += chunk.length;
+      if (raw > maxBytes) return fail(tooLarge(maxBytes));
+      if (gunzip) gunzip.write(chunk);
+      else keep(chunk);
     });
     req.on('end', () => {
       if (done) return;
-      done = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (gunzip) gunzip.end();
+      else finish();
     });
-    req.on('error', (err) => {
-      if (done) return;
-      done = true;
-      reject(err);
-    });
-    req.on('aborted', () => {
-      if (done) return;
-      done = true;
-      reject(new Error('client aborted the request'));
-    });
+    req.on('error', fail);
+    req.on('aborted', () => fail(new Error('client aborted the request')));
   });
 }

@@ -1,20 +1,22 @@
 /**
- * The HTTP listener: InfluxDB 1.x's /write and /ping, plus the relay's /health and /metrics.
+ * The HTTP listener: InfluxDB 1.x's /write, 2.x's /api/v2/write, and the admin routes (/ping, /health, /metrics).
  * Routing and the server's lifecycle live here; each endpoint's work lives in its own module.
+ * No request may throw out of the router: whatever a client sends, it gets a JSON answer and the process stays up.
  */
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { backendReadiness, influxdbHealth, listenerHealth } from '../admin/health.js';
 import type { BackendHealth } from '../backends/backend.js';
+import { ADMIN_ROUTES, AdminRoutes, BACKEND_HEALTH_PREFIX, type AdminPath } from '../admin/routes.js';
 import type { FanOut } from '../fanout.js';
 import { ScanPool } from '../lineprotocol/scan-pool.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from '../net/address.js';
-import { noContent, sendError, sendJson, baseHeaders } from './respond.js';
-import { VERSION_HEADER } from '../version.js';
+import { BodyBudget } from './body-budget.js';
+import { announcedBytes, OVER_BUDGET, overBudget } from './http-body.js';
+import { sendError, baseHeaders } from './respond.js';
 import { v2WriteDialect } from './v2-write.js';
 import { v1WriteDialect } from './write-handler.js';
 import { WritePipeline, type WriteHandlerOptions } from './write-pipeline.js';
@@ -31,22 +33,34 @@ export interface HttpSourceOptions extends WriteHandlerOptions {
   readonly scanner?: Pick<ScanPool, 'scan'>;
   /** Every backend of the relay with this output name, whatever its listener (for /health/backends/<name>). */
   readonly backendsNamed?: (name: string) => readonly BackendHealth[];
+  /** The relay-wide budget of bodies in flight, shared by every listener; a private one of the default size if absent. */
+  readonly bodyBudget?: BodyBudget;
 }
+
+/** `max-bodies-in-flight-mb`'s default, for a listener built without the relay's shared budget. */
+export const DEFAULT_BODIES_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
 /** Allowed methods per path, for 405 + Allow. */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/write': ['POST'],
   '/api/v2/write': ['POST'],
-  '/ping': ['GET', 'HEAD'],
-  '/health': ['GET', 'HEAD'],
-  '/metrics': ['GET'],
+  ...ADMIN_ROUTES,
 };
-const BACKEND_HEALTH_PREFIX = '/health/backends/';
+
+/**
+ * How often Node checks header-timeout and request-timeout: its default (30 s) would let a 10 s header timeout run
+ * to 40 s. Half the header timeout, at most a second, at least 100 ms.
+ */
+export function connectionsCheckingInterval(headerTimeoutMs: number): number {
+  return Math.max(100, Math.min(1000, Math.floor(headerTimeoutMs / 2)));
+}
 
 export class HttpSource {
   private server: Server | undefined;
   private readonly writes: WritePipeline;
   private readonly v2Writes: WritePipeline;
+  private readonly admin: AdminRoutes;
+  private readonly budget: BodyBudget;
   private readonly log: Logger;
   private closing = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -61,6 +75,21 @@ export class HttpSource {
     const scanner = options.scanner ?? new ScanPool(0);
     this.writes = new WritePipeline(options, fanout, metrics, this.log, v1WriteDialect, scanner);
     this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2WriteDialect, scanner);
+    this.budget = options.bodyBudget ?? new BodyBudget(DEFAULT_BODIES_IN_FLIGHT_BYTES);
+    // The only place a listener reaches its backends: their health, for /health.
+    const own = (): readonly BackendHealth[] => fanout.health();
+    this.admin = new AdminRoutes(
+      {
+        listener: options.listener,
+        pingStatus: options.pingStatus,
+        backends: own,
+        spool: () => fanout.journalHealth(),
+        backendsNamed: options.backendsNamed ?? ((name) => own().filter((b) => b.name === name)),
+        closing: () => this.closing,
+      },
+      metrics,
+      this.log,
+    );
   }
 
   get name(): string {
@@ -74,8 +103,9 @@ export class HttpSource {
   }
 
   async start(): Promise<void> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => this.route(req, res);
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.guardedRoute(req, res);
     const serverOptions = {
+      connectionsCheckingInterval: connectionsCheckingInterval(this.options.headerTimeoutMs),
       headersTimeout: this.options.headerTimeoutMs,
       requestTimeout: this.options.requestTimeoutMs,
       keepAliveTimeout: this.options.idleTimeoutMs,
@@ -88,9 +118,10 @@ export class HttpSource {
     }
     // Keep-alive idle timeout is the server's; the per-socket timeout would also cut long uploads.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (socket.writable && err.code !== 'ECONNRESET') {
-        socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"bad request"}');
-      } else socket.destroy();
+      if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        socket.end(rawAnswer('408 Request Timeout', 'request timeout: headers or body not received in time'));
+      } else socket.end(rawAnswer('400 Bad Request', 'bad request'));
     });
     const { host, port } = parseListenAddress(this.options.bindAddr);
     const server = this.server;
@@ -104,6 +135,22 @@ export class HttpSource {
     this.log.info({ address: this.address, tls: Boolean(this.options.sslCombinedPem) }, 'listening for HTTP writes');
   }
 
+  /** The last-resort guard: a bug or an input nobody foresaw costs one request a 4xx/5xx, never the process. */
+  private guardedRoute(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.route(req, res);
+    } catch (err) {
+      const malformed = err instanceof URIError;
+      // The path only: the query may carry credentials (u, p).
+      const path = (req.url ?? '').split('?', 1)[0];
+      if (malformed) this.log.warn({ err, method: req.method, path }, 'malformed request URL');
+      else this.log.error({ err, method: req.method, path }, 'BUG: HTTP route failed');
+      req.resume();
+      if (res.headersSent) res.destroy();
+      else sendError(res, malformed ? 400 : 500, malformed ? 'malformed request URL' : 'internal error in the relay');
+    }
+  }
+
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -112,8 +159,9 @@ export class HttpSource {
     const status = () => this.count(path, res.statusCode);
     res.once('finish', status);
 
-    if (path.startsWith(BACKEND_HEALTH_PREFIX)) return this.backendHealth(req, res, decodeURIComponent(path.slice(BACKEND_HEALTH_PREFIX.length)));
-    const allowed = ROUTES[path];
+    if (path.startsWith(BACKEND_HEALTH_PREFIX)) return this.admin.backendHealth(path.slice(BACKEND_HEALTH_PREFIX.length), req, res);
+    // Own keys only, as for every table a client's text is looked up in.
+    const allowed = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (!allowed) {
       req.resume();
       return sendError(res, 404, path === '/query' ? 'the relay only takes writes: send /query to InfluxDB (or through HAProxy)' : 'not found');
@@ -128,24 +176,14 @@ export class HttpSource {
       }
       return sendError(res, 405, `method ${method} not allowed for ${path}`, { Allow: allowed.join(', ') });
     }
+    const query = q < 0 ? '' : url.slice(q + 1);
     switch (path) {
       case '/write':
-        return this.write(this.writes, req, res, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+        return this.write(this.writes, req, res, new URLSearchParams(query));
       case '/api/v2/write':
-        return this.write(this.v2Writes, req, res, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
-      case '/ping':
-        req.resume();
-        if (this.options.pingStatus === 204) return noContent(res);
-        return sendJson(res, this.options.pingStatus, { version: VERSION_HEADER });
-      case '/health': {
-        req.resume();
-        const h = listenerHealth(this.options.listener, this.fanout.health(), this.closing);
-        const influxdb = q >= 0 && new URLSearchParams(url.slice(q + 1)).get('format') === 'influxdb';
-        return sendJson(res, h.acceptingWrites ? 200 : 503, influxdb ? influxdbHealth(h) : h);
-      }
-      case '/metrics':
-        req.resume();
-        return void this.metricsEndpoint(res);
+        return this.write(this.v2Writes, req, res, new URLSearchParams(query));
+      default:
+        return this.admin.answer(path as AdminPath, query, req, res);
     }
   }
 
@@ -155,38 +193,29 @@ export class HttpSource {
       res.setHeader('Connection', 'close');
       return handler.dialect.sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
     }
+    // Refused before the body is read when what it announces does not fit the relay-wide budget.
+    const reservation = this.budget.reserve(announcedBytes(req, this.options.maxBodyBytes));
+    if (!reservation) {
+      req.resume();
+      this.metrics.requestsRefused.labels(this.options.listener, OVER_BUDGET).inc();
+      return handler.dialect.sendError(res, 503, overBudget().message, { 'Retry-After': '1' });
+    }
     const done = handler
-      .handle(req, res, query)
+      .handle(req, res, query, reservation)
       .catch((err: unknown) => {
         // Nothing should throw here; if something does, the client still gets an answer and the relay keeps running.
         this.log.error({ err }, 'BUG: write handler failed');
         if (!res.headersSent) sendError(res, 500, 'internal error in the relay');
       })
-      .finally(() => this.inFlight.delete(done));
+      .finally(() => {
+        reservation.release();
+        this.inFlight.delete(done);
+      });
     this.inFlight.add(done);
   }
 
-  private backendHealth(req: IncomingMessage, res: ServerResponse, name: string): void {
-    req.resume();
-    const backends = this.options.backendsNamed?.(name) ?? this.fanout.health().filter((b) => b.name === name);
-    if (backends.length === 0) return sendError(res, 404, `no backend named "${name}"`);
-    const r = backendReadiness(backends);
-    sendJson(res, r.status, r.body);
-  }
-
-  private async metricsEndpoint(res: ServerResponse): Promise<void> {
-    try {
-      const text = await this.metrics.registry.metrics();
-      res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
-      res.end(text);
-    } catch (err) {
-      this.log.error({ err }, 'metrics collection failed');
-      sendError(res, 500, 'metrics collection failed');
-    }
-  }
-
   private count(path: string, status: number): void {
-    const endpoint = ROUTES[path] ? path : path.startsWith(BACKEND_HEALTH_PREFIX) ? '/health/backends' : 'other';
+    const endpoint = Object.hasOwn(ROUTES, path) ? path : path.startsWith(BACKEND_HEALTH_PREFIX) ? '/health/backends' : 'other';
     this.metrics.httpRequests.labels(this.options.listener, endpoint, String(status)).inc();
   }
 
@@ -202,4 +231,10 @@ export class HttpSource {
     server.closeAllConnections();
     await closed;
   }
+}
+
+/** An answer written straight to a socket the HTTP parser gave up on. */
+function rawAnswer(statusLine: string, error: string): string {
+  const body = JSON.stringify({ error });
+  return `HTTP/1.1 ${statusLine}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }

@@ -82,7 +82,8 @@ export const v2WriteDialect: WriteDialect = {
     const dbrp = bucketToDbRp(bucket);
     if ('error' in dbrp) return dbrp;
     const precisionParam = query.get('precision') ?? '';
-    const precision = V2_PRECISIONS[precisionParam];
+    // Own keys only: 'constructor' or '__proto__' must not resolve to Object.prototype members.
+    const precision = Object.hasOwn(V2_PRECISIONS, precisionParam) ? V2_PRECISIONS[precisionParam] : undefined;
     if (!precision) return { error: `invalid precision ${JSON.stringify(precisionParam)} (use ns, us, ms or s)` };
     return {
       target: {

@@ -14,6 +14,7 @@ import type { ScanPool } from '../lineprotocol/scan-pool.js';
 import { describeParseErrors } from '../lineprotocol/scanner.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
+import type { BodyReservation } from './body-budget.js';
 import { BodyError, readBody } from './http-body.js';
 import { noContent } from './respond.js';
 
@@ -54,10 +55,10 @@ export class WritePipeline {
     this.duration = metrics.writeDuration.labels(options.listener);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, budget?: BodyReservation): Promise<void> {
     const endTimer = this.duration.startTimer();
     try {
-      await this.write(req, res, query);
+      await this.write(req, res, query, budget);
     } finally {
       endTimer();
     }
@@ -68,7 +69,7 @@ export class WritePipeline {
     this.dialect.sendError(res, status, message);
   }
 
-  private async write(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  private async write(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, budget?: BodyReservation): Promise<void> {
     const receivedAt = Date.now();
     const parsed = this.dialect.parse(req, query, this.options);
     if ('error' in parsed) {
@@ -78,10 +79,11 @@ export class WritePipeline {
 
     let body: Buffer;
     try {
-      body = await readBody(req, this.options.maxBodyBytes);
+      body = await readBody(req, this.options.maxBodyBytes, budget);
     } catch (err) {
       if (err instanceof BodyError) {
         if (err.status === 413) res.setHeader('Connection', 'close');
+        if (err.status === 503) res.setHeader('Retry-After', '1');
         return this.refuse(res, err.status, err.reason, err.message);
       }
       // The client went away mid-body: there is nobody to answer.

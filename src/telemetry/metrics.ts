@@ -73,7 +73,9 @@ export class RelayMetrics {
   });
   readonly requestsRefused = new Counter({
     name: 'influx_relay_requests_refused_total',
-    help: 'Write requests refused before reaching a backend, by reason (body-too-large, bad-gzip, bad-request, ...).',
+    help:
+      'Write requests refused before reaching a backend, by reason (body-too-large, bad-gzip, bad-request, ' +
+      'bodies-in-flight: over max-bodies-in-flight-mb, ...).',
     labelNames: ['listener', 'reason'] as const,
     registers: [this.registry],
   });

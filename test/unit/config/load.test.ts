@@ -48,6 +48,7 @@ describe("influxdb-relay's own sample", () => {
       fsyncIntervalMs: 20,
       whenFull: 'drop-oldest',
       answerTimeoutMs: 2000,
+      maxBodiesInFlightMb: 256,
       http: [
         {
           name: 'example-http',
