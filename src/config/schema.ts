@@ -444,7 +444,8 @@ export const root = section(
     checkListeners(c, ctx);
     const budget = c.maxBodiesInFlightMb * 1024 * 1024;
     c.http.forEach((l, i) => {
-      if (l.maxBodyBytes <= budget) return;
+      // max-body-size = 0 (no limit of its own): the budget is then the limit.
+      if (l.maxBodyBytes <= budget || l.maxBodyBytes >= UNLIMITED_BODY_BYTES) return;
       const message = `larger than max-bodies-in-flight-mb (${c.maxBodiesInFlightMb}): such a request could never be accepted`;
       ctx.addIssue({ code: 'custom', path: ['http', i, 'max-body-size'], message });
     });

@@ -228,7 +228,15 @@ export class MissedWindowLedger {
         'missed-window ledger: the last stop was unclean; the memory backlog it held is recorded as missed',
       );
     }
-    await ledger.compact();
+    try {
+      await ledger.compact();
+    } catch (err) {
+      // A full or failing disk must not keep the relay from starting: the windows stay in memory and are written
+      // with the next flush, which retries until the disk takes them.
+      ledger.log?.error({ err, file: opts.file }, 'missed-window ledger: could not rewrite the file at start; will retry');
+      for (const id of ledger.windows.keys()) ledger.dirtyWindows.add(id);
+      ledger.scheduleFlush();
+    }
     ledger.metrics?.trackMissedWindows(ledger);
     return ledger;
   }

@@ -106,5 +106,5 @@ test('config: max-bodies-in-flight-mb defaults to 256 and must hold the largest 
   const toml = (extra: string) => `${extra}\n[[http]]\nbind-addr = "127.0.0.1:0"\nmax-body-size-mb = 25\noutput = [{ location = "http://127.0.0.1:8086/write" }]\n`;
   assert.equal(parseConfig(toml('')).maxBodiesInFlightMb, 256);
   assert.equal(parseConfig(toml('max-bodies-in-flight-mb = 25')).maxBodiesInFlightMb, 25);
-  assert.throws(() => parseConfig(toml('max-bodies-in-flight-mb = 24')), /http\[0\]\.max-body-size-mb.*larger than max-bodies-in-flight-mb \(24\)/s);
+  assert.throws(() => parseConfig(toml('max-bodies-in-flight-mb = 24')), /http\[0\]\.max-body-size.*larger than max-bodies-in-flight-mb \(24\)/s);
 });
