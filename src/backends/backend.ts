@@ -5,7 +5,7 @@
  */
 import type { Batch } from '../batch.js';
 import type { WhenFull } from '../config/enums.js';
-import type { BatchQueue } from '../queue/queue.js';
+import type { BatchQueue, OfferQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LogThrottle, redactUrl } from '../telemetry/logger.js';
 import { redactCredentials } from '../telemetry/redact.js';
@@ -225,7 +225,7 @@ export class Backend {
     this.sender.stop();
     this.deliveries.settleAll({ kind: 'failed', reason: 'closing', detail: 'the relay is shutting down' });
     const left = { batches: this.queue.length, bytes: this.queue.bytes };
-    const held = this.queue.abandon?.() ?? [];
+    const held = 'abandon' in this.queue ? (this.queue as OfferQueue).abandon() : [];
     if (held.length > 0) this.dropped(held, held.reduce((n, b) => n + b.points, 0), 'shutdown', 'shutdown deadline passed');
     // Destroying the pool aborts the requests in flight.
     await this.writer.destroy().catch(() => undefined);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { WhenFull } from '../config/enums.js';
 import type { HttpOutputConfig } from '../config/types.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
-import type { BatchQueue } from '../queue/queue.js';
+import type { BatchQueue, OfferQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { Backend, type MissedWindowSink } from './backend.js';
@@ -23,7 +23,7 @@ export interface BackendContext {
   readonly defaultDeadLetterFile?: string;
   readonly missed?: MissedWindowSink;
   /** Builds the memory queue (the relay wraps it to keep the ledger's backlog summary); a plain one otherwise. */
-  readonly memoryQueue?: (capacityBytes: number) => BatchQueue;
+  readonly memoryQueue?: (capacityBytes: number) => OfferQueue;
 }
 
 /** A spooled backend always retries: its writes are on disk, and giving up on them would only lose them. */

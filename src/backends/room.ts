@@ -7,17 +7,12 @@
  * - `drop-oldest`: the backend's oldest queued (not in flight) batches are dropped to make room, each recorded as a
  *   missed window for this backend; if even that cannot make room, the new batch is the one missed. The intake never
  *   stops for one backend: the other replicas carry on, and the ledger says what this one lacks.
- * A spool's views decide capacity in the spool's append (the same policy, applied to the shared log), so for them
- * `take` only hands the batch over.
+ * A spool's views are filled by the spool's append, which applies the same policy to the shared log before it writes
+ * anything: for them the batch is already in when `take` is called.
  */
 import type { Batch } from '../batch.js';
 import type { WhenFull } from '../config/enums.js';
-import type { BatchQueue } from '../queue/queue.js';
-
-/** A queue whose batches can be dropped from the head to make room (the memory queue). */
-export interface DroppableQueue extends BatchQueue {
-  evictOldest(bytes: number): Batch[];
-}
+import type { BatchQueue, OfferQueue } from '../queue/queue.js';
 
 export type Taken = 'queued' | 'missed';
 
@@ -50,9 +45,10 @@ export class Room {
 
   /** Puts the batch in the queue, making room first under drop-oldest. */
   take(batch: Batch): Taken {
+    if (!isOfferQueue(this.queue)) return 'queued';
     const need = batch.body.length - this.free;
-    if (need > 0 && this.whenFull === 'drop-oldest' && 'evictOldest' in this.queue) {
-      const dropped = (this.queue as DroppableQueue).evictOldest(need);
+    if (need > 0 && this.whenFull === 'drop-oldest') {
+      const dropped = this.queue.evictOldest(need);
       if (dropped.length > 0) this.onDropped(dropped, 'queue-full');
     }
     if (this.queue.offer(batch) === 'queued') return 'queued';
@@ -94,4 +90,8 @@ export class Room {
   private get free(): number {
     return this.queue.capacityBytes - this.queue.bytes;
   }
+}
+
+function isOfferQueue(q: BatchQueue): q is OfferQueue {
+  return 'offer' in q;
 }

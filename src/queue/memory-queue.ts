@@ -1,29 +1,17 @@
 /**
- * A bounded in-memory FIFO of batches (the queue when no spool is configured).
- *
- * Entries sit in an array from `head`; each is pending or leased. Acks may arrive out of order when a backend has
- * several requests in flight, so acked entries are marked and the head advances past them.
+ * A bounded in-memory FIFO of batches (the queue when no spool is configured), over the entries core both queues
+ * share (entries.ts).
  */
 import type { Batch } from '../batch.js';
-import { leaseRun } from './lease-run.js';
-import type { BatchQueue, Lease, OfferResult } from './queue.js';
-
-const PENDING = 0;
-const LEASED = 1;
-const DONE = 2;
-
-interface Entry {
-  readonly batch: Batch;
-  state: number;
-}
+import { DONE, Entries, LEASED, PENDING, type QueueEntry } from './entries.js';
+import type { Lease, OfferQueue, OfferResult } from './queue.js';
 
 interface MemoryLease extends Lease {
-  readonly entries: readonly Entry[];
+  readonly entries: readonly QueueEntry[];
 }
 
-export class MemoryQueue implements BatchQueue {
-  private entries: Entry[] = [];
-  private head = 0;
+export class MemoryQueue implements OfferQueue {
+  private readonly entries = new Entries<QueueEntry>();
   private heldBytes = 0;
   private held = 0;
   private leased = 0;
@@ -41,7 +29,7 @@ export class MemoryQueue implements BatchQueue {
   }
 
   oldestReceivedAt(): number | undefined {
-    return this.entries[this.head]?.batch.receivedAt;
+    return this.entries.first?.batch.receivedAt;
   }
 
   offer(batch: Batch): OfferResult {
@@ -53,7 +41,7 @@ export class MemoryQueue implements BatchQueue {
   }
 
   lease(maxBytes: number): Lease | undefined {
-    const run = leaseRun(this.entries, this.head, maxBytes, PENDING, LEASED);
+    const run = this.entries.lease(maxBytes);
     if (!run) return undefined;
     this.leased += run.taken.length;
     const lease: MemoryLease = { batches: run.batches, bytes: run.bytes, points: run.points, entries: run.taken };
@@ -68,15 +56,14 @@ export class MemoryQueue implements BatchQueue {
     }
     this.held -= lease.batches.length;
     this.leased -= lease.batches.length;
-    this.compact();
+    this.entries.compact();
   }
 
-  /** Drops the oldest pending (not leased) batches until `bytes` are freed or none is left; returns them. */
   evictOldest(bytes: number): Batch[] {
     const dropped: Batch[] = [];
     let freed = 0;
-    for (let i = this.head; i < this.entries.length && freed < bytes; i++) {
-      const e = this.entries[i]!;
+    for (const e of this.entries.live()) {
+      if (freed >= bytes) break;
       if (e.state !== PENDING) continue;
       e.state = DONE;
       freed += e.batch.body.length;
@@ -84,15 +71,15 @@ export class MemoryQueue implements BatchQueue {
     }
     this.heldBytes -= freed;
     this.held -= dropped.length;
-    this.compact();
+    this.entries.compact();
     return dropped;
   }
 
   abandon(): Batch[] {
     const held: Batch[] = [];
-    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.state !== DONE) held.push(this.entries[i]!.batch);
-    this.entries = [];
-    this.head = this.heldBytes = this.held = this.leased = 0;
+    for (const e of this.entries.live()) if (e.state !== DONE) held.push(e.batch);
+    this.entries.clear();
+    this.heldBytes = this.held = this.leased = 0;
     return held;
   }
 
@@ -102,18 +89,5 @@ export class MemoryQueue implements BatchQueue {
       e.state = PENDING;
     }
     this.leased -= lease.batches.length;
-  }
-
-  /** Drops acked entries from the head; reallocates the array only when the dead prefix is large. */
-  private compact(): void {
-    const entries = this.entries;
-    while (this.head < entries.length && entries[this.head]!.state === DONE) this.head++;
-    if (this.head === entries.length) {
-      this.entries = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > entries.length) {
-      this.entries = entries.slice(this.head);
-      this.head = 0;
-    }
   }
 }

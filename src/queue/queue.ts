@@ -27,8 +27,6 @@ export interface BatchQueue {
   readonly capacityBytes: number;
   /** receivedAt of the oldest batch held, if any. */
   oldestReceivedAt(): number | undefined;
-  /** Appends at the tail, or answers 'full' (and holds nothing) when the batch does not fit. */
-  offer(batch: Batch): OfferResult;
   /**
    * Leases the first pending batch and the pending batches right after it that share its key, while the total stays
    * within maxBytes (the first batch is leased whatever its size). Undefined when nothing is pending.
@@ -38,15 +36,23 @@ export interface BatchQueue {
   ack(lease: Lease): void;
   /** The lease's batches go back to pending, in their place, to be leased again. */
   release(lease: Lease): void;
-  /**
-   * The relay stops for good: a queue that keeps nothing (memory) empties itself and returns what it held, to be
-   * recorded as missed; a persistent one keeps its backlog for the next start and has no such method.
-   */
-  abandon?(): Batch[];
   /** A persistent queue replaying a backlog from disk says so (the backend is then catching up). */
   readonly catchingUp?: boolean;
-  /** A persistent queue calls this when batches become leasable without an offer (read back from disk). */
+  /** A persistent queue calls this when batches become leasable by themselves (an append made durable, a read back). */
   onLeasable?(listener: () => void): void;
+}
+
+/**
+ * A queue its backend fills itself (memory). A spool's views are filled by the spool's append instead, for every
+ * backend in one step, and keep what they hold across a restart.
+ */
+export interface OfferQueue extends BatchQueue {
+  /** Appends at the tail, or answers 'full' (and holds nothing) when the batch does not fit. */
+  offer(batch: Batch): OfferResult;
+  /** Drops the oldest pending (not leased) batches until `bytes` are freed or none is left; returns them. */
+  evictOldest(bytes: number): Batch[];
+  /** The relay stops for good: the queue empties itself and returns what it held, to be recorded as missed. */
+  abandon(): Batch[];
 }
 
 /**

@@ -56,7 +56,6 @@ async function appendPhase(spool: Spool, ack: boolean): Promise<number> {
       const b: Batch = makeBatch(target, body, linesPerBatch);
       await spool.append(b);
       for (const v of views) {
-        v.offer(b);
         if (!ack) continue;
         const l = v.lease(1 << 30);
         if (l) v.ack(l);

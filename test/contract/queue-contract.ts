@@ -1,22 +1,29 @@
 /**
- * The queue contract, as one suite that every queue implementation runs (memory now, the disk spool too).
+ * The queue contract, as one suite that every queue implementation runs: the memory queue and a spool view. A batch
+ * enters the way it really does: offered to the memory queue; appended to the spool, and awaited.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makeBatch, type WriteTarget } from '../../src/batch.js';
-import type { BatchQueue } from '../../src/queue/queue.js';
+import type { Batch } from '../../src/batch.js';
+import type { BatchQueue, OfferResult } from '../../src/queue/queue.js';
+
+/** A queue under test and how a batch enters it. */
+export interface ContractQueue extends BatchQueue {
+  add(batch: Batch): Promise<OfferResult>;
+}
 
 const target = (db: string): WriteTarget => ({ db, rp: '', precision: 'n', credentials: {} });
 const batch = (db: string, text: string) => makeBatch(target(db), Buffer.from(text), text.split('\n').length - 1);
 
-export function queueContract(name: string, make: (capacityBytes: number) => BatchQueue | Promise<BatchQueue>): void {
+export function queueContract(name: string, make: (capacityBytes: number) => ContractQueue | Promise<ContractQueue>): void {
   describe(`queue contract: ${name}`, () => {
     test('FIFO lease and ack', async () => {
       const q = await make(1 << 20);
       const a = batch('db', 'a v=1 1\n');
       const b = batch('db', 'b v=1 1\n');
-      assert.equal(q.offer(a), 'queued');
-      assert.equal(q.offer(b), 'queued');
+      assert.equal(await q.add(a), 'queued');
+      assert.equal(await q.add(b), 'queued');
       assert.equal(q.length, 2);
       assert.equal(q.bytes, a.body.length + b.body.length);
       const l = q.lease(1 << 20)!;
@@ -36,7 +43,7 @@ export function queueContract(name: string, make: (capacityBytes: number) => Bat
       const a2 = batch('a', 'm v=2 2\n');
       const b1 = batch('b', 'm v=3 3\n');
       const a3 = batch('a', 'm v=4 4\n');
-      for (const x of [a1, a2, b1, a3]) q.offer(x);
+      for (const x of [a1, a2, b1, a3]) await q.add(x);
       const l1 = q.lease(a1.body.length)!;
       assert.deepEqual(l1.batches, [a1]);
       const l2 = q.lease(1 << 20)!;
@@ -54,11 +61,11 @@ export function queueContract(name: string, make: (capacityBytes: number) => Bat
       const a = batch('db', 'a v=1 1\n');
       const b = batch('db', 'b v=1 1\n');
       const c = batch('db', 'c v=1 1\n');
-      q.offer(a);
+      await q.add(a);
       const l1 = q.lease(1 << 20)!;
-      q.offer(b);
+      await q.add(b);
       const l2 = q.lease(1 << 20)!;
-      q.offer(c);
+      await q.add(c);
       q.release(l1);
       assert.equal(q.pending, 2);
       const again = q.lease(1 << 20)!;
@@ -71,13 +78,13 @@ export function queueContract(name: string, make: (capacityBytes: number) => Bat
     test('bounded in bytes: a batch that does not fit is refused whole', async () => {
       const a = batch('db', 'a v=1 1\n');
       const q = await make(a.body.length * 2);
-      assert.equal(q.offer(a), 'queued');
-      assert.equal(q.offer(a), 'queued');
-      assert.equal(q.offer(batch('db', 'b v=1 1\n')), 'full');
+      assert.equal(await q.add(a), 'queued');
+      assert.equal(await q.add(a), 'queued');
+      assert.equal(await q.add(batch('db', 'b v=1 1\n')), 'full');
       assert.equal(q.length, 2);
       const l = q.lease(1)!;
       q.ack(l);
-      assert.equal(q.offer(a), 'queued', 'room again after an ack');
+      assert.equal(await q.add(a), 'queued', 'room again after an ack');
     });
 
     test('oldestReceivedAt follows the head', async () => {
@@ -85,8 +92,8 @@ export function queueContract(name: string, make: (capacityBytes: number) => Bat
       const t = target('db');
       const a = makeBatch(t, Buffer.from('a v=1 1\n'), 1, 1000);
       const b = makeBatch(t, Buffer.from('b v=1 1\n'), 1, 2000);
-      q.offer(a);
-      q.offer(b);
+      await q.add(a);
+      await q.add(b);
       assert.equal(q.oldestReceivedAt(), 1000);
       const l = q.lease(a.body.length)!;
       assert.equal(q.oldestReceivedAt(), 1000, 'leased still counts: not yet delivered');
@@ -97,7 +104,7 @@ export function queueContract(name: string, make: (capacityBytes: number) => Bat
     test('many batches with out-of-order acks', async () => {
       const q = await make(1 << 24);
       const all = Array.from({ length: 5000 }, (_, i) => batch('db', `m v=${i} ${i}\n`));
-      for (const x of all) q.offer(x);
+      await Promise.all(all.map((x) => q.add(x)));
       const leases = [];
       for (let l = q.lease(64); l; l = q.lease(64)) leases.push(l);
       assert.equal(leases.reduce((n, l) => n + l.batches.length, 0), all.length);

@@ -9,6 +9,7 @@
 import { open, readdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Batch } from '../../batch.js';
+import { PENDING } from '../entries.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { PROBE_FILE, isCursorTemp, parseCursorName, parseSegmentName, readCursor, segmentName } from './files.js';
 import { LOCK_FILE, LOCK_SOCKET } from './lock.js';
@@ -30,7 +31,6 @@ export interface Recovered {
 }
 
 const SCAN_BYTES = 16 << 20;
-const PENDING = 1;
 
 class ViewBuilder {
   readonly entries: Entry[] = [];

@@ -14,9 +14,9 @@
  *   maxBytesPerBackend (spool-max-mb). append checks every backend before writing anything: under 'reject' it
  *   refuses the batch (SpoolFullError), under 'drop-oldest' it drops that backend's oldest unleased batches (only
  *   its cursor moves; other backends keep theirs) and reports them to onDrop.
- * - How the fan-out uses it: `await spool.append(batch)`, then every backend's `submit(batch)` offers the same Batch
- *   object to its view, where it becomes leasable. The view's capacity answer agrees with append's by construction:
- *   offer answers 'queued' for a batch append accepted and 'full' for one it refused.
+ * - How the fan-out uses it: `await spool.append(batch)` is the whole admission: once the record is durable, every
+ *   backend's view holds the batch, leasable (or on disk, to be read back), and its sender is woken. A refused
+ *   append put it nowhere.
  * - Cursors advance on ack (over the acked prefix; out-of-order acks wait for the ones before) and are persisted
  *   lazily, once a second and at close: after a crash a backend may get again what it had delivered in the last
  *   second. That is at-least-once, and harmless: rewriting a point with the same timestamp is idempotent in InfluxDB.
@@ -62,7 +62,7 @@ import { encodeHead, RecordTooLargeError } from './record.js';
 import { recover } from './recovery.js';
 import type { FsyncPolicy, WhenFull } from '../../config/enums.js';
 import { SegmentLog } from './segment-log.js';
-import { SpoolView, type SpoolQueue } from './view.js';
+import { SpoolView, type Entry, type SpoolQueue } from './view.js';
 
 export type { SpoolQueue } from './view.js';
 export { SpoolError, SpoolFullError, SpoolLockedError } from './errors.js';
@@ -237,7 +237,7 @@ export class Spool {
    * Writes the batch once for every backend; resolves when it is durable per the fsync policy. Rejects, with
    * nothing written for any backend, with SpoolFullError when some backend's backlog would exceed
    * maxBytesPerBackend under 'reject' (or cannot be made to fit under 'drop-oldest': everything left is in flight),
-   * and with SpoolError on a disk error or once closed. Then offer the same Batch to every backend's queue.
+   * and with SpoolError on a disk error or once closed. Once it resolves, every backend's view holds the batch.
    */
   append(batch: Batch): Promise<void> {
     if (this.closing) return Promise.reject(new SpoolError('the spool is closed'));
@@ -262,8 +262,15 @@ export class Spool {
     }
     if (drops) for (const [v, need] of drops) this.dropOldest(v, need);
     const { ref, done } = this.log.append(head, batch);
-    for (const v of this.views.values()) v.appended(batch, ref);
-    return done;
+    const entries: Array<[SpoolView, Entry]> = [];
+    for (const v of this.views.values()) {
+      const e = v.appended(batch, ref);
+      if (e) entries.push([v, e]);
+    }
+    // Durable: every backend's entry becomes leasable in the same step (records on disk only are read back).
+    return done.then(() => {
+      for (const [v, e] of entries) v.commit(e);
+    });
   }
 
   /** The queue one backend leases from. After a restart it already holds that backend's backlog. */

@@ -6,26 +6,21 @@
  * back in order as memory drains. While any span exists every new record joins a span too, so nothing overtakes the
  * backlog; once the loader has caught up, new records are kept in memory again: the healthy path never reads disk.
  *
- * Entry states: RESERVED (appended, its append not yet resolved: not leasable until offered), PENDING, LEASED, DONE
+ * Entry states: RESERVED (appended, its append not yet resolved: not leasable until committed), PENDING, LEASED, DONE
  * (acked or dropped). The cursor, persisted lazily by the spool, is the position of the first entry not DONE, else
  * of the first span, else the end of the last record appended, and never beyond the log's committed end.
  */
-import { leaseRun } from '../lease-run.js';
+import { DONE, Entries, LEASED, PENDING, RESERVED, type QueueEntry } from '../entries.js';
 import type { Batch } from '../../batch.js';
 import type { Logger } from '../../telemetry/logger.js';
-import type { BatchQueue, Lease, OfferResult } from '../queue.js';
+import type { BatchQueue, Lease } from '../queue.js';
 import type { RecordRef, RolledBack, Segment, SegmentLog } from './segment-log.js';
 import type { CorruptRange } from './segment-reader.js';
 
-const RESERVED = 0;
-const PENDING = 1;
-const LEASED = 2;
-const DONE = 3;
 
-export interface Entry {
-  readonly batch: Batch;
+/** A spool record in memory: its batch and its position in the log. */
+export interface Entry extends QueueEntry {
   readonly pos: number;
-  state: number;
 }
 
 /** Records of this view in one segment, from `from` on, that are on disk only. */
@@ -71,8 +66,7 @@ export class SpoolView implements SpoolQueue {
   readonly name: string;
   readonly capacityBytes: number;
   readonly replayedRecords: number;
-  private entries: Entry[];
-  private head = 0;
+  private readonly entries: Entries<Entry>;
   /** Bytes and count of entries not DONE; of those, leased and reserved ones. */
   private memBytes = 0;
   private memCount = 0;
@@ -80,13 +74,9 @@ export class SpoolView implements SpoolQueue {
   private leasedBytes = 0;
   private reservedBytes = 0;
   private reserved = 0;
-  /** No RESERVED entry sits before this index: offers do not rescan the leased and pending ones. */
-  private firstReserved = 0;
   private spans: Span[];
   private diskBytes = 0;
   private diskRecords = 0;
-  /** Batches appended while catching up whose offer has not come yet. */
-  private readonly unoffered = new Map<Batch, number>();
   private lastEnd: number;
   private loading = false;
   /** Bumped when spans are dropped: a read in flight for them is discarded. */
@@ -101,14 +91,14 @@ export class SpoolView implements SpoolQueue {
   ) {
     this.name = opts.name;
     this.capacityBytes = opts.capacityBytes;
-    this.entries = initial.entries;
+    this.entries = new Entries(initial.entries);
     this.spans = initial.spans;
     this.lastEnd = initial.end;
-    for (const e of this.entries) {
+    for (const e of initial.entries) {
       if (e.state !== PENDING) throw new Error('BUG: a replayed entry is not pending');
       this.memBytes += e.batch.body.length;
     }
-    this.memCount = this.pendingCount = this.entries.length;
+    this.memCount = this.pendingCount = initial.entries.length;
     for (const s of this.spans) {
       this.diskBytes += s.bytes;
       this.diskRecords += s.records;
@@ -130,7 +120,7 @@ export class SpoolView implements SpoolQueue {
   }
 
   oldestReceivedAt(): number | undefined {
-    return this.entries[this.head]?.batch.receivedAt ?? this.spans[0]?.firstReceivedAt;
+    return this.entries.first?.batch.receivedAt ?? this.spans[0]?.firstReceivedAt;
   }
 
   onLeasable(listener: () => void): void {
@@ -139,7 +129,7 @@ export class SpoolView implements SpoolQueue {
 
   /** Where replay starts for this backend after a restart. */
   cursor(): number {
-    const pos = this.entries[this.head]?.pos ?? this.spans[0]?.from ?? this.lastEnd;
+    const pos = this.entries.first?.pos ?? this.spans[0]?.from ?? this.lastEnd;
     return Math.min(pos, this.opts.log.committedEnd);
   }
 
@@ -148,17 +138,22 @@ export class SpoolView implements SpoolQueue {
     return this.memBytes - this.leasedBytes - this.reservedBytes + this.diskBytes;
   }
 
-  /** The spool appended a record for every backend (capacity already checked): it joins the tail. */
-  appended(batch: Batch, ref: RecordRef): void {
+  /**
+   * The spool appended a record for every backend (capacity already checked): it joins the tail, RESERVED until
+   * its append is durable. Returns the entry to commit then; none when the record joined the on-disk spans (the
+   * loader reads it once committed).
+   */
+  appended(batch: Batch, ref: RecordRef): Entry | undefined {
     const len = batch.body.length;
     this.lastEnd = ref.end;
     if (this.spans.length === 0 && (this.memBytes + len <= this.opts.memoryBytes || this.memCount === 0)) {
-      this.entries.push({ batch, pos: ref.pos, state: RESERVED });
+      const entry: Entry = { batch, pos: ref.pos, state: RESERVED };
+      this.entries.push(entry);
       this.memBytes += len;
       this.memCount++;
       this.reservedBytes += len;
       this.reserved++;
-      return;
+      return entry;
     }
     let span = this.spans[this.spans.length - 1];
     if (span?.seg !== ref.seg) {
@@ -170,41 +165,23 @@ export class SpoolView implements SpoolQueue {
     span.points += batch.points;
     this.diskBytes += len;
     this.diskRecords++;
-    this.unoffered.set(batch, (this.unoffered.get(batch) ?? 0) + 1);
+    return undefined;
   }
 
-  /**
-   * The batch's append resolved: it becomes leasable. A batch the spool did not append (it refused it: full) is
-   * answered 'full', so this agrees with append's capacity check by construction.
-   */
-  offer(batch: Batch): OfferResult {
-    const n = this.unoffered.get(batch);
-    if (n !== undefined) {
-      if (n > 1) this.unoffered.set(batch, n - 1);
-      else this.unoffered.delete(batch);
-      return 'queued';
-    }
-    if (this.reserved === 0) return 'full';
-    const entries = this.entries;
-    let i = Math.max(this.head, this.firstReserved);
-    while (i < entries.length && entries[i]!.state !== RESERVED) i++;
-    this.firstReserved = i;
-    for (; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (e.state === RESERVED && e.batch === batch) {
-        e.state = PENDING;
-        this.reserved--;
-        this.reservedBytes -= batch.body.length;
-        this.pendingCount++;
-        return 'queued';
-      }
-    }
-    return 'full';
+  /** The entry's append is durable: it becomes leasable, and the sender is told. */
+  commit(entry: Entry): void {
+    // Dropped (drop-oldest skips reserved entries, so only a rollback) or committed already: nothing to do.
+    if (entry.state !== RESERVED) return;
+    entry.state = PENDING;
+    this.reserved--;
+    this.reservedBytes -= entry.batch.body.length;
+    this.pendingCount++;
+    this.listener?.();
   }
 
   lease(maxBytes: number): Lease | undefined {
     if (this.pendingCount === 0) return undefined;
-    const run = leaseRun(this.entries, this.head, maxBytes, PENDING, LEASED);
+    const run = this.entries.lease(maxBytes);
     if (!run) return undefined;
     this.pendingCount -= run.taken.length;
     this.leasedBytes += run.bytes;
@@ -220,7 +197,7 @@ export class SpoolView implements SpoolQueue {
     this.memBytes -= lease.bytes;
     this.leasedBytes -= lease.bytes;
     this.memCount -= lease.batches.length;
-    this.compact();
+    this.entries.compact();
     this.maybeLoad();
   }
 
@@ -243,9 +220,8 @@ export class SpoolView implements SpoolQueue {
     let points = 0;
     let records = 0;
     let sinceMs = Date.now();
-    const entries = this.entries;
-    for (let i = this.head; i < entries.length && bytes < need; i++) {
-      const e = entries[i]!;
+    for (const e of this.entries.live()) {
+      if (bytes >= need) break;
       if (e.state !== PENDING) continue;
       e.state = DONE;
       sinceMs = Math.min(sinceMs, e.batch.receivedAt);
@@ -266,7 +242,7 @@ export class SpoolView implements SpoolQueue {
       this.diskRecords -= s.records;
       this.generation++;
     }
-    this.compact();
+    this.entries.compact();
     this.maybeLoad();
     return { bytes, points, records, sinceMs };
   }
@@ -286,12 +262,9 @@ export class SpoolView implements SpoolQueue {
         this.diskBytes -= len;
         this.diskRecords--;
         if (s.records === 0) this.spans.pop();
-        const n = this.unoffered.get(r.batch) ?? 0;
-        if (n > 1) this.unoffered.set(r.batch, n - 1);
-        else this.unoffered.delete(r.batch);
         continue;
       }
-      const e = this.entries[this.entries.length - 1];
+      const e = this.entries.last;
       if (!e || e.pos !== r.pos) continue; // dropped already
       this.entries.pop();
       const len = e.batch.body.length;
@@ -302,16 +275,14 @@ export class SpoolView implements SpoolQueue {
         this.reserved--;
         this.reservedBytes -= len;
       } else {
-        // Only a caller that offers before append resolved can get here; the entry is gone from the log.
-        this.opts.logger.error({ backend: this.name, position: e.pos }, 'BUG: a spooled batch was offered before its append resolved, then rolled back');
+        // Entries become pending only once their append is durable, and a rollback takes back only what is not.
+        this.opts.logger.error({ backend: this.name, position: e.pos }, 'BUG: a committed spool entry was rolled back');
         if (e.state === PENDING) this.pendingCount--;
         else this.leasedBytes -= len;
         e.state = DONE;
       }
     }
-    if (this.head > this.entries.length) this.head = this.entries.length;
-    if (this.firstReserved > this.entries.length) this.firstReserved = this.entries.length;
-    this.compact();
+    this.entries.compact();
   }
 
   /** The log committed more records: a view catching up may read them now. */
@@ -323,21 +294,6 @@ export class SpoolView implements SpoolQueue {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-  }
-
-  /** Drops DONE entries from the head; reallocates the array only when the dead prefix is large. */
-  private compact(): void {
-    const entries = this.entries;
-    while (this.head < entries.length && entries[this.head]!.state === DONE) this.head++;
-    if (this.head === entries.length) {
-      this.entries = [];
-      this.head = 0;
-      this.firstReserved = 0;
-    } else if (this.head > 1024 && this.head * 2 > entries.length) {
-      this.entries = entries.slice(this.head);
-      this.firstReserved = Math.max(0, this.firstReserved - this.head);
-      this.head = 0;
-    }
   }
 
   /** Reads the next records of the first span back into memory once memory is at most half full. */

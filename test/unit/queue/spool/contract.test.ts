@@ -1,12 +1,12 @@
 /**
- * The shared queue suite, run against a spool view. The view is offered a batch only after the spool appended it,
- * as the fan-out does; the adapter below does exactly that (append, then offer the same object) and nothing else.
+ * The shared queue suite, run against a spool view. A batch enters as the fan-out puts it there: the spool appends it
+ * for every backend, and once that resolves the view holds it; a refused append (full) put it nowhere.
  */
-import type { BatchQueue } from '../../../../src/queue/queue.js';
-import { queueContract } from '../../../contract/queue-contract.js';
+import { SpoolFullError } from '../../../../src/queue/spool/spool.js';
+import { queueContract, type ContractQueue } from '../../../contract/queue-contract.js';
 import { openSpool, tempDir } from './spool-helpers.js';
 
-queueContract('Spool view', async (capacity): Promise<BatchQueue> => {
+queueContract('Spool view', async (capacity): Promise<ContractQueue> => {
   const spool = await openSpool(await tempDir(), { backends: ['b'], maxBytesPerBackend: capacity });
   const view = spool.queue('b');
   return {
@@ -23,10 +23,14 @@ queueContract('Spool view', async (capacity): Promise<BatchQueue> => {
       return view.capacityBytes;
     },
     oldestReceivedAt: () => view.oldestReceivedAt(),
-    offer(batch) {
-      // A refused append (full) rejects; the view then answers 'full' for that batch.
-      spool.append(batch).catch(() => undefined);
-      return view.offer(batch);
+    async add(batch) {
+      try {
+        await spool.append(batch);
+        return 'queued';
+      } catch (err) {
+        if (err instanceof SpoolFullError) return 'full';
+        throw err;
+      }
     },
     lease: (max) => view.lease(max),
     ack: (l) => view.ack(l),

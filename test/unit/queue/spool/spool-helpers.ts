@@ -51,12 +51,9 @@ export async function openSpool(dir: string, options: Partial<SpoolOptions> = {}
   return s;
 }
 
-/** What the fan-out does: append, then offer the same batch to every backend's queue. */
-export async function write(spool: Spool, backends: readonly string[], b: Batch): Promise<void> {
+/** What the fan-out does: append, once for every backend; the views then hold the batch. */
+export async function write(spool: Spool, _backends: readonly string[], b: Batch): Promise<void> {
   await spool.append(b);
-  for (const name of backends) {
-    if (spool.queue(name).offer(b) !== 'queued') throw new Error(`offer to ${name} after append was not queued`);
-  }
 }
 
 /** Leases everything leasable now, one batch per lease. */
