@@ -114,4 +114,21 @@ describe('outages', () => {
     await c.b.restart();
     await eventually(async () => assert.equal(await count(c, 'b', 'drop'), sent - Number(dropped[1])), 30_000);
   });
+
+  test('a hung database (SIGSTOP) does not hold the client for the output timeout: queued at answer-timeout', async () => {
+    // An output timeout far longer than the client is willing to wait (Telegraf's default is 5 s).
+    const c = await startCluster({ top: { 'answer-timeout': '1s' }, output: { timeout: '60s' } });
+    started.push(c);
+    process.kill(c.b.pid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await post(`${c.relay.url}/write?db=test`, `hung v=${i} ${1700000000000000000n + BigInt(i)}\n`, { timeoutMs: 5000 });
+        assert.equal(res.status, 204, res.body);
+      }
+      await eventually(async () => assert.equal(await count(c, 'a', 'hung'), 3));
+    } finally {
+      process.kill(c.b.pid, 'SIGCONT');
+    }
+    await eventually(async () => assert.equal(await count(c, 'b', 'hung'), 3), 30_000);
+  });
 });
