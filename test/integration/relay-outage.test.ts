@@ -94,7 +94,7 @@ describe('outages', () => {
   });
 
   test('when-full = drop-oldest (the default): one replica down longer than its queue does not stop writes', async () => {
-    const c = await startCluster({ output: { 'buffer-size-mb': 1, timeout: '1s', 'max-delay-interval': '5s' } });
+    const c = await startCluster({ top: { 'ledger-dir': 'ledger' }, output: { 'buffer-size-mb': 1, timeout: '1s', 'max-delay-interval': '5s' } });
     started.push(c);
     await c.b.kill();
     const line = `drop,host=${'x'.repeat(200)} v=1`;
@@ -111,6 +111,10 @@ describe('outages', () => {
     const m = await get(`${c.relay.url}/metrics`);
     const dropped = /influx_relay_backend_points_dropped_total\{backend="influxdb-b",reason="queue-full"\} (\d+)/.exec(m.body);
     assert.ok(dropped && Number(dropped[1]) > 0, 'the points B missed are counted');
+    assert.match(m.body, /influx_relay_missed_windows\{backend="influxdb-b"\} [1-9]/, 'and recorded as a missed window');
+    const health = (await get(`${c.relay.url}/health`)).json as { backends: Array<{ name: string; missedWindows?: number }> };
+    assert.ok((health.backends.find((x) => x.name === 'influxdb-b')?.missedWindows ?? 0) > 0, '/health shows it');
+    assert.equal(health.backends.find((x) => x.name === 'influxdb-a')?.missedWindows, 0, 'A missed nothing');
     await c.b.restart();
     await eventually(async () => assert.equal(await count(c, 'b', 'drop'), sent - Number(dropped[1])), 30_000);
   });
