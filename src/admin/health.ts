@@ -37,19 +37,34 @@ export function listenerHealth(name: string, reports: readonly BackendHealth[], 
 }
 
 /**
- * A database is caught up from this relay's view only when every queue the relay holds for it is: HTTP, TCP and UDP
- * listeners each have their own backend (and queue) for the same output name.
+ * A database is caught up from this relay's view only when every queue the relay holds for it is (HTTP, TCP and UDP
+ * listeners each have their own backend and queue for the same output name), and it is **quarantined** while the
+ * ledger holds a window it missed and that is not repaired yet: it may lack points the other replicas have, so reads
+ * stay off it. HAProxy counts a database fresh only when every relay that answers says so, so the one relay that
+ * recorded the window is enough; the ledger is on disk, so a restart does not forget it.
  */
-export function backendReadiness(reports: readonly BackendHealth[]): { status: 200 | 503; body: BackendHealth & { queues: number } } {
+export function backendReadiness(reports: readonly BackendHealth[]): {
+  status: 200 | 503;
+  body: BackendHealth & { queues: number; quarantined: boolean; message: string };
+} {
   const worst = reports.find((r) => r.state === 'down') ?? reports.find((r) => r.state === 'catching-up') ?? reports[0]!;
+  const missed = Math.max(0, ...reports.map((r) => r.missedWindows ?? 0));
+  const caughtUp = reports.every((r) => r.state === 'up');
+  const quarantined = missed > 0;
+  let message = 'fresh: reads may go here';
+  if (!caughtUp) message = `not fresh: ${worst.state}`;
+  else if (quarantined) message = `quarantined: ${missed} missed window(s) not repaired yet (influx-relay missed)`;
   const body = {
     ...worst,
     queueBytes: reports.reduce((n, r) => n + r.queueBytes, 0),
     queueBatches: reports.reduce((n, r) => n + r.queueBatches, 0),
     oldestBatchAgeMs: Math.max(...reports.map((r) => r.oldestBatchAgeMs)),
+    ...(reports.some((r) => r.missedWindows !== undefined) ? { missedWindows: missed } : {}),
     queues: reports.length,
+    quarantined,
+    message,
   };
-  return { status: reports.every((r) => r.state === 'up') ? 200 : 503, body };
+  return { status: caughtUp && !quarantined ? 200 : 503, body };
 }
 
 /** InfluxDB 1.8's /health body; keys in the order 1.8 sends them (Go's encoding/json sorts a map's keys). */

@@ -119,6 +119,10 @@ export class Backend {
         },
         delivered: (points) => this.m.delivered.inc(points),
         dropped: (batches, points, reason, message) => this.dropped(batches, points, reason, message),
+        refused: (points, reason, message) => {
+          metrics.backendPointsDropped.labels(options.name, reason).inc(points);
+          this.throttle.log(this.log, 'warn', reason, { reason, points, error: message }, 'backend refused a batch; it is not retried');
+        },
         deadLetter: (batch, message) => this.deadLetter(batch, message),
         changed: () => {
           this.room.changed();

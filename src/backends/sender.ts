@@ -38,8 +38,13 @@ export interface SenderHooks {
   readonly log: Logger;
   readonly observe: (seconds: number, verdict: string) => void;
   readonly delivered: (points: number) => void;
-  /** Data this backend will never get: counted, logged by the caller's policy, recorded as missed. */
+  /** Data this backend will never get through the relay's doing: counted, logged, recorded as missed. */
   readonly dropped: (batches: readonly Batch[], points: number, reason: string, message: string) => void;
+  /**
+   * Data the backend itself refused (bad data, auth, a missing database): counted and logged, not recorded as
+   * missed: every replica answers the same to the same bytes, and a replica that differs is verify's to find.
+   */
+  readonly refused: (points: number, reason: string, message: string) => void;
   /** Batches set aside for good: written to the dead-letter file. */
   readonly deadLetter: (batch: Batch, message: string) => void;
   /** The queue shrank (room for the intake) or the state changed. */
@@ -222,7 +227,7 @@ export class Sender {
         this.recovered();
         const status = sent.answer?.status ?? 0;
         const body = this.redact(sent.answer?.body ?? '');
-        this.h.dropped(lease.batches, lease.points, verdict.reason, `HTTP ${status}: ${body.slice(0, 512)}`);
+        this.h.refused(lease.points, verdict.reason, `HTTP ${status}: ${body.slice(0, 512)}`);
         this.h.deliveries.settle(lease.batches, { kind: 'rejected', status, body, reason: verdict.reason });
         return;
       }

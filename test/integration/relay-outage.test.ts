@@ -117,6 +117,12 @@ describe('outages', () => {
     assert.equal(health.backends.find((x) => x.name === 'influxdb-a')?.missedWindows, 0, 'A missed nothing');
     await c.b.restart();
     await eventually(async () => assert.equal(await count(c, 'b', 'drop'), sent - Number(dropped[1])), 30_000);
+    // Caught up, but missing what was dropped: reads stay off B until the window is repaired.
+    await eventually(async () => assert.equal((await get(`${c.relay.url}/health`)).status, 200));
+    const fresh = await get(`${c.relay.url}/health/backends/influxdb-b`);
+    assert.equal(fresh.status, 503, fresh.body);
+    assert.equal((fresh.json as { quarantined: boolean }).quarantined, true);
+    assert.equal((await get(`${c.relay.url}/health/backends/influxdb-a`)).status, 200);
   });
 
   test('a hung database (SIGSTOP) does not hold the client for the output timeout: queued at answer-timeout', async () => {

@@ -26,6 +26,17 @@ test('a database is ready for reads only when every listener\'s queue for it is 
   assert.equal(backendReadiness([fake('catching-up', 1), fake('down', 2)]).body.state, 'down', 'the worst state is reported');
 });
 
+test('a caught-up database with an unrepaired missed window is quarantined: not fresh for reads', () => {
+  const missing = { ...fake('up'), missedWindows: 2 };
+  const r = backendReadiness([fake('up'), missing]);
+  assert.equal(r.status, 503);
+  assert.equal(r.body.quarantined, true);
+  assert.match(r.body.message, /quarantined: 2 missed window/);
+  const repaired = backendReadiness([{ ...fake('up'), missedWindows: 0 }]);
+  assert.equal(repaired.status, 200);
+  assert.equal(repaired.body.quarantined, false);
+});
+
 test('/health: 503 when a backend cannot take writes or the relay is closing', () => {
   assert.equal(listenerHealth('l', [fake('down', 5)], false).status, 'pass', 'down but with room: still accepting');
   const full = listenerHealth('l', [fake('up'), fake('down', 9, false)], false);
