@@ -108,9 +108,9 @@ export class Backend {
     );
     this.sender = new Sender(
       options,
+      this.writer,
       {
         queue: this.queue,
-        writer: this.writer,
         deliveries: this.deliveries,
         log: this.log,
         observe: (seconds, verdict) => {

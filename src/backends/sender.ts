@@ -33,7 +33,6 @@ export interface SenderOptions {
 
 export interface SenderHooks {
   readonly queue: BatchQueue;
-  readonly writer: Pick<Writer, 'send'>;
   readonly deliveries: Deliveries;
   readonly log: Logger;
   readonly observe: (seconds: number, verdict: string) => void;
@@ -95,7 +94,8 @@ export class Sender {
   private readonly throttle = new LogThrottle();
 
   constructor(
-    private readonly o: SenderOptions,
+    private o: SenderOptions,
+    private writer: Pick<Writer, 'send'>,
     private readonly h: SenderHooks,
     /** Removes credentials from a backend's answer before it is logged, stored or shown. */
     private readonly redact: (text: string) => string,
@@ -142,6 +142,17 @@ export class Sender {
     this.h.changed();
   }
 
+  /**
+   * A reload changed the output: later requests use the new options and writer; requests in flight finish on the old
+   * writer (the caller closes it once they are done).
+   */
+  reconfigure(o: SenderOptions, writer: Pick<Writer, 'send'>): void {
+    this.o = o;
+    this.writer = writer;
+    this.maxBatchBytes = o.maxBatchBytes;
+    this.pump();
+  }
+
   /** Resolves once the queue is empty or the deadline passes. */
   drain(deadlineMs: number): Promise<void> {
     if (this.h.queue.length === 0) return Promise.resolve();
@@ -184,7 +195,7 @@ export class Sender {
   private async send(target: WriteTarget, bodies: Buffer[]): Promise<Sent> {
     let answer: SentAnswer | undefined;
     try {
-      answer = await this.h.writer.send(target, bodies.length === 1 ? bodies[0]! : bodies);
+      answer = await this.writer.send(target, bodies.length === 1 ? bodies[0]! : bodies);
     } catch (err) {
       return { error: err as Error & { code?: string }, oversize: [] };
     }
