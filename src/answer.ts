@@ -4,7 +4,7 @@
  *
  * 1. some backend can neither deliver nor queue the batch (buffering off and the write failed, shutting down)
  *                                                                       → 503 + Retry-After
- * 2. else some backend refused it with a non-retryable 4xx              → that status and body (first such backend
+ * 2. else some backend rejected it with a non-retryable 4xx              → that status and body (first such backend
  *                                                                         in config order)
  * 3. else fewer backends delivered (by the answer deadline) than the consistency level needs → 503 + Retry-After
  *    (the batch stays queued everywhere; a client retry is harmless because writes are idempotent)

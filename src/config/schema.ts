@@ -240,7 +240,7 @@ export const HTTP_LISTENER_FIELDS = {
     'max-body-size-mb',
     optionalInteger({ min: 1, unit: 'MiB' }),
     'Deprecated: use `max-body-size`. When set, it wins, in MiB: `25` is 26,214,400 bytes, more than InfluxDB ' +
-      'accepts by default (25,000,000), so a write the relay acknowledged could be refused by every backend.',
+      'accepts by default (25,000,000), so a write the relay acknowledged could be rejected by every backend.',
   ),
   headerTimeoutMs: ours('header-timeout', duration('10s'), 'Time a client has to send the request headers.'),
   requestTimeoutMs: ours(

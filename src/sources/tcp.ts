@@ -48,11 +48,11 @@ export class TcpSource {
       throttle: new LogThrottle(),
       metrics: {
         received: metrics.pointsReceived.labels(l),
-        rejected: metrics.linesRejected.labels(l),
+        badLines: metrics.linesRejected.labels(l),
         stamped: metrics.pointsStamped.labels(l),
         tooLong: intake.linesDropped.labels(l, 'line-too-long'),
         pauses: intake.tcpPauses.labels(l),
-        refused: intake.pointsDropped.labels(l, 'rejected'),
+        rejected: intake.pointsDropped.labels(l, 'rejected'),
         shutdown: intake.pointsDropped.labels(l, 'shutdown'),
       },
     };

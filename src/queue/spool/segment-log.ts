@@ -141,7 +141,7 @@ export class SegmentLog {
     for (const s of this.segs) n += s.written;
     return n;
   }
-  /** Set once the log can no longer append (a rollback could not truncate): every append is refused. */
+  /** Set once the log can no longer append (a rollback could not truncate): every append fails. */
   get broken(): SpoolError | undefined {
     return this.failure;
   }
@@ -404,7 +404,7 @@ export class SegmentLog {
     if (suppressed !== undefined) {
       this.opts.logger.error(
         { err: cause, records: lost.length, position: to, ...(suppressed > 0 ? { suppressed } : {}) },
-        'spool write failed; the uncommitted batches are refused',
+        'spool write failed; the uncommitted batches failed with it',
       );
     }
     this.opts.onRollback(to, lost);
@@ -426,7 +426,7 @@ export class SegmentLog {
       }
     } catch (truncErr) {
       this.failure = new SpoolError(`spool in ${this.opts.dir} is disabled until a restart: could not roll back a failed write (${(truncErr as Error).message})`, { cause: truncErr });
-      this.opts.logger.error({ err: truncErr }, 'spool: rollback failed; refusing writes until restart');
+      this.opts.logger.error({ err: truncErr }, 'spool: rollback failed; every append fails until restart');
     }
   }
 
