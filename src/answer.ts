@@ -24,7 +24,7 @@ export type FanOutResult =
   | { readonly kind: 'rejected'; readonly status: number; readonly backendBody: string; readonly backend: string };
 
 /** Seconds a client is asked to wait before retrying a 503. */
-export const RETRY_AFTER_SECONDS = 1;
+const RETRY_AFTER_SECONDS = 1;
 
 export function unavailable(error: string): FanOutResult {
   return { kind: 'unavailable', status: 503, error, retryAfterSeconds: RETRY_AFTER_SECONDS };

@@ -99,7 +99,7 @@ export function v2BackendApi(url: URL, settings: V2Settings): BackendApi {
 }
 
 /** `{"code":"unauthorized","message":"unauthorized access"}` → `{"error":"unauthorized access"}`; anything else as is. */
-export function v2ErrorAsV1(text: string): string {
+function v2ErrorAsV1(text: string): string {
   try {
     const json: unknown = JSON.parse(text);
     if (json && typeof json === 'object' && 'message' in json && typeof json.message === 'string') {

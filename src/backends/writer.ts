@@ -119,11 +119,6 @@ export class Writer {
     }
   }
 
-  /** Waits for in-flight requests, then closes the connections. */
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-
   /** Aborts in-flight requests and closes the connections. */
   destroy(): Promise<void> {
     return this.pool.destroy();

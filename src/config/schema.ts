@@ -394,7 +394,9 @@ export const ROOT_FIELDS = {
     'How the spool makes an acknowledged write durable. `always`: the 204 waits for its fdatasync (one per group ' +
       'of concurrent appends); survives a power cut. `interval`: the 204 comes once the write is in the log file; ' +
       'an fdatasync follows in the background at most once per `fsync-interval`, so a relay crash loses nothing ' +
-      'acknowledged and a power cut at most about one interval. `never`: acknowledged once written, synced when ' +
+      'acknowledged and a power cut at most about one interval (waiting for that fdatasync instead would add up to an ' +
+      'interval to every write, and cap a client that sends one request at a time at one per interval). ' +
+      '`never`: acknowledged once written, synced when ' +
       'the OS decides: survives a relay crash, not a power cut.',
   ),
   fsyncIntervalMs: ours(

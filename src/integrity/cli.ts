@@ -10,7 +10,7 @@ import { readLedger, type BacklogNote, type MissedWindow } from './ledger-file.j
 import { ledgerFile } from './ledger.js';
 import { formatNs } from './time-range.js';
 
-export const MISSED_USAGE = `usage: influx-relay missed -config relay.toml [--json] [--all]
+const MISSED_USAGE = `usage: influx-relay missed -config relay.toml [--json] [--all]
        influx-relay missed -ledger FILE [--json] [--all]
 
 Prints the missed-window ledger: per backend, the time ranges and databases of points the relay gave up

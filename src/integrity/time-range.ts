@@ -21,7 +21,7 @@ export interface TimeRange {
 }
 
 /** Nanoseconds per unit of each precision. */
-export const NS_PER_UNIT: Readonly<Record<Precision, bigint>> = {
+const NS_PER_UNIT: Readonly<Record<Precision, bigint>> = {
   n: 1n,
   u: 1_000n,
   ms: 1_000_000n,

@@ -38,7 +38,7 @@ export interface HttpSourceOptions extends WritePipelineOptions {
 }
 
 /** `max-bodies-in-flight-mb`'s default, for a listener built without the relay's shared budget. */
-export const DEFAULT_BODIES_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+const DEFAULT_BODIES_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
 /** Allowed methods per path, for 405 + Allow. */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
@@ -51,7 +51,7 @@ const ROUTES: Readonly<Record<string, readonly string[]>> = {
  * How often Node checks header-timeout and request-timeout: its default (30 s) would let a 10 s header timeout run
  * to 40 s. Half the header timeout, at most a second, at least 100 ms.
  */
-export function connectionsCheckingInterval(headerTimeoutMs: number): number {
+function connectionsCheckingInterval(headerTimeoutMs: number): number {
   return Math.max(100, Math.min(1000, Math.floor(headerTimeoutMs / 2)));
 }
 

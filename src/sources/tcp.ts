@@ -133,9 +133,4 @@ export class TcpSource {
     for (const c of this.connections) c.abandon();
     await closed;
   }
-
-  /** Drops everything now. */
-  destroy(): Promise<void> {
-    return this.close(Date.now());
-  }
 }

@@ -193,8 +193,4 @@ export class UdpSource {
     this.flush();
     await Promise.all(this.forwards.map((f) => f.close()));
   }
-
-  destroy(): Promise<void> {
-    return this.close();
-  }
 }

@@ -36,7 +36,7 @@ export function v2Code(status: number): string {
   return V2_CODES[status] ?? (status >= 500 ? 'internal error' : 'invalid');
 }
 
-export function sendV2Error(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+function sendV2Error(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { code: v2Code(status), message }, headers);
 }
 
