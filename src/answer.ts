@@ -4,7 +4,7 @@
  *
  * 1. some backend can neither deliver nor queue the batch (buffering off and the write failed, shutting down)
  *                                                                       → 503 + Retry-After
- * 2. else some backend refused it with a non-retryable 4xx              → that status and body (first such backend
+ * 2. else some backend rejected it with a non-retryable 4xx              → that status and body (first such backend
  *                                                                         in config order)
  * 3. else fewer backends delivered (by the answer deadline) than the consistency level needs → 503 + Retry-After
  *    (the batch stays queued everywhere; a client retry is harmless because writes are idempotent)
@@ -24,7 +24,7 @@ export type FanOutResult =
   | { readonly kind: 'rejected'; readonly status: number; readonly backendBody: string; readonly backend: string };
 
 /** Seconds a client is asked to wait before retrying a 503. */
-export const RETRY_AFTER_SECONDS = 1;
+const RETRY_AFTER_SECONDS = 1;
 
 export function unavailable(error: string): FanOutResult {
   return { kind: 'unavailable', status: 503, error, retryAfterSeconds: RETRY_AFTER_SECONDS };

@@ -40,7 +40,7 @@ export interface Batch {
 }
 
 /** The merge key of a target: equal keys, equal request URL and headers. */
-export function targetKey(t: WriteTarget): string {
+function targetKey(t: WriteTarget): string {
   const c = t.credentials;
   return `${t.db}\u0000${t.rp}\u0000${t.precision}\u0000${c.authorization ?? ''}\u0000${c.u ?? ''}\u0000${c.p ?? ''}`;
 }

@@ -63,3 +63,37 @@ export const USAGE = `Usage:
   influx-relay -version
 Flags may also be written --config FILE or --config=FILE.
 Environment: INFLUX_RELAY_CONFIG and INFLUX_RELAY_LOG_LEVEL stand in for -config and -log-level.`;
+
+/** Where a subcommand writes (process, or a test's capture). */
+export interface CommandIO {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+type SubcommandFlags<V extends string, B extends string> = { [K in V]?: string } & { [K in B | 'help']?: boolean };
+
+/**
+ * A subcommand's flags (`haproxy`, `missed`): `-name FILE`, `--name=FILE`, boolean `--name`, and `-h`/`--help`.
+ * What is wrong comes back as a string, for the subcommand to print above its usage.
+ */
+export function parseSubcommandFlags<V extends string, B extends string = never>(
+  argv: readonly string[],
+  valueFlags: readonly V[],
+  boolFlags: readonly B[] = [],
+): SubcommandFlags<V, B> | string {
+  const flags: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const m = /^--?([a-z]+)(?:=(.*))?$/.exec(arg);
+    if (!m) return `unexpected argument ${JSON.stringify(arg)}`;
+    const name = m[1] ?? '';
+    if (name === 'h' || name === 'help') flags['help'] = true;
+    else if ((boolFlags as readonly string[]).includes(name)) flags[name] = true;
+    else if ((valueFlags as readonly string[]).includes(name)) {
+      const value = m[2] ?? argv[++i];
+      if (value === undefined || value === '') return `-${name} needs a file name`;
+      flags[name] = value;
+    } else return `unknown flag -${name}`;
+  }
+  return flags as SubcommandFlags<V, B>;
+}

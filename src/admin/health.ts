@@ -1,6 +1,6 @@
 /**
  * /health for load balancers and people: 200 when this listener can accept writes, 503 when it cannot (shutting
- * down, some backend's queue full under `when-full = reject`, or the spool's disk refusing writes), with every
+ * down, some backend's queue full under `when-full = reject`, or the spool's disk failing writes), with every
  * backend's state, backlog, missed windows and last error, and the spool's disk state.
  * /health/backends/<name>: 200 when that backend is up with no backlog; 503 while it is down or catching up
  * (HAProxy uses it to keep a stale replica out of the read pool).
@@ -27,7 +27,7 @@ export function listenerHealth(name: string, reports: readonly BackendHealth[], 
   const accepting = !closing && full.length === 0 && !diskDown;
   let message = 'ready for writes';
   if (closing) message = 'shutting down';
-  else if (diskDown) message = `cannot accept writes: the spool's disk refuses them since ${spool.since ?? '?'}: ${spool.error ?? 'unknown error'}`;
+  else if (diskDown) message = `cannot accept writes: the spool's disk has failed them since ${spool.since ?? '?'}: ${spool.error ?? 'unknown error'}`;
   else if (full.length > 0) message = `cannot accept writes: queue full for ${full.join(', ')}`;
   else {
     const behind = reports.filter((r) => r.state !== 'up').map((r) => `${r.name} ${r.state}`);

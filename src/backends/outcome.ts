@@ -4,7 +4,7 @@
  * - ok:     2xx, delivered.
  * - drop:   the data itself is bad for this backend (parse error, partial write, field type conflict, points beyond
  *           retention, too large). Retrying cannot help; counted, and reported to a client still waiting.
- * - reject: the request is refused (auth, missing database, retention policy, bucket or org). Not retried,
+ * - reject: the backend rejects the request (auth, missing database, retention policy, bucket or org). Not retried,
  *           reported to a client still waiting.
  * - retry:  the backend is unwell (5xx, 408, 429, network error, timeout). Kept and retried with backoff.
  *
@@ -57,7 +57,7 @@ export function classify(answer: Answer | undefined, error?: { code?: unknown; n
   return { verdict: 'reject', reason: `http-${status}` };
 }
 
-/** Why a backend refused the data itself, from its message; undefined when the message says nothing known. */
+/** Why a backend rejected the data itself, from its message; undefined when the message says nothing known. */
 function dataReason(body: string): string | undefined {
   // 1.x: "points beyond retention policy"; 2.x: "dropped N points outside retention policy".
   if (body.includes('beyond retention') || body.includes('outside retention')) return 'beyond-retention';

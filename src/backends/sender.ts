@@ -3,12 +3,12 @@
  * drop, reject, retry). Nothing here sleeps or polls: the loop runs on offer, on completion and on timers.
  *
  * What keeps one bad batch or one sick backend from stalling the rest:
- * - A 5xx on a merged request sends batches one at a time, so that a batch the backend keeps refusing is found alone.
+ * - A 5xx on a merged request sends batches one at a time, so that a batch the backend keeps failing is found alone.
  * - A single batch that fails with a 500 is set aside (a "suspect"): it retries on its own timer and
  *   the queue behind it flows on. If the next requests fail too, the backend is sick and the loop backs off as a
  *   whole. A suspect that failed POISON_ATTEMPTS times while other batches were delivered is poison: dead-lettered.
  * - A 413 splits the request at line boundaries and sends the halves (down to one line, which is dead-lettered),
- *   and later merges stay below the size that was refused.
+ *   and later merges stay below the size that was rejected.
  */
 import type { Batch, WriteTarget } from '../batch.js';
 import type { BatchQueue, Lease } from '../queue/queue.js';
@@ -67,7 +67,7 @@ const CAUGHT_UP_AGE_MS = 1000;
 interface Sent {
   readonly answer?: SentAnswer;
   readonly error?: Error & { code?: string };
-  /** Single lines the backend refused as too large even alone. */
+  /** Single lines the backend rejected as too large even alone. */
   readonly oversize: readonly Buffer[];
 }
 
@@ -248,7 +248,7 @@ export class Sender {
     }
   }
 
-  /** Delivered but for lines the backend refuses even alone: those are dead-lettered, and the client hears 413. */
+  /** Delivered but for lines the backend rejects even alone: those are dead-lettered, and the client hears 413. */
   private tooLarge(lease: Lease, lines: readonly Buffer[]): void {
     const first = lease.batches[0]!;
     const count = countLines(lines);

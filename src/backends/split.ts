@@ -1,5 +1,5 @@
 /**
- * Halving a request body that a backend refused as too large (413): at batch boundaries first, then at the line
+ * Halving a request body that a backend rejected as too large (413): at batch boundaries first, then at the line
  * boundary nearest the middle. Every batch body is whole lines ending in '\n' (src/batch.ts), so both halves are
  * valid line protocol.
  */

@@ -1,7 +1,7 @@
 /**
  * Sends one body to one backend over a keep-alive undici Pool (the Go relay opened a new connection per write).
  * Knows URLs, headers, credentials and TLS; knows nothing of queues or retries. What a request looks like for an
- * InfluxDB 1.x or 2.x backend is the WriteApi's business (write-api.ts).
+ * InfluxDB 1.x or 2.x backend is the BackendApi's business (backend-api.ts).
  *
  * Invariants:
  * - `timeoutMs` bounds the whole request, answer body included: undici's own timeouts restart on every byte, so a
@@ -16,7 +16,7 @@ import { Pool } from 'undici';
 import type { WriteTarget } from '../batch.js';
 import { redactCredentials } from '../telemetry/redact.js';
 import type { Answer } from './outcome.js';
-import { v1Api, v2Api, type V2Settings, type WriteApi } from './write-api.js';
+import { v1BackendApi, v2BackendApi, type V2Settings, type BackendApi } from './backend-api.js';
 
 export interface WriterOptions {
   /** The backend's write URL, e.g. http://influxdb-a:8086/write (v2: its origin or .../api/v2/write). */
@@ -51,7 +51,7 @@ export class WriteTimeoutError extends Error {
 
 export class Writer {
   private readonly pool: Pool;
-  private readonly api: WriteApi;
+  private readonly api: BackendApi;
   private readonly timeoutMs: number;
 
   constructor(options: WriterOptions) {
@@ -66,7 +66,7 @@ export class Writer {
       keepAliveTimeout: 30_000,
       connect: url.protocol === 'https:' ? tlsOptions(options) : undefined,
     });
-    this.api = options.v2 ? v2Api(url, options.v2) : v1Api(url, options.httpUser, options.httpPass);
+    this.api = options.v2 ? v2BackendApi(url, options.v2) : v1BackendApi(url, options.httpUser, options.httpPass);
   }
 
   /** Request path with the target's query (v1: db, rp, precision; v2: org, bucket, precision). No credentials. */
@@ -117,11 +117,6 @@ export class Writer {
       clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
     }
-  }
-
-  /** Waits for in-flight requests, then closes the connections. */
-  close(): Promise<void> {
-    return this.pool.close();
   }
 
   /** Aborts in-flight requests and closes the connections. */

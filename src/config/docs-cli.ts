@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { renderConfigDocs } from './docs.js';
 
 /** docs/configuration.md of this checkout (this file runs from dist/src/config/). */
-export const DOCS_FILE = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url));
+const DOCS_FILE = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url));
 
 function main(argv: readonly string[]): number {
   const check = argv.includes('--check');

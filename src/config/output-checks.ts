@@ -67,7 +67,7 @@ function checkTls(o: HttpOutputConfig, ctx: Ctx): void {
 }
 
 /** Why a CA file cannot be used, or undefined. Checked at load so `-check` catches it, not the first write. */
-export function caFileProblem(path: string): string | undefined {
+function caFileProblem(path: string): string | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -240,7 +240,7 @@ export const HTTP_LISTENER_FIELDS = {
     'max-body-size-mb',
     optionalInteger({ min: 1, unit: 'MiB' }),
     'Deprecated: use `max-body-size`. When set, it wins, in MiB: `25` is 26,214,400 bytes, more than InfluxDB ' +
-      'accepts by default (25,000,000), so a write the relay acknowledged could be refused by every backend.',
+      'accepts by default (25,000,000), so a write the relay acknowledged could be rejected by every backend.',
   ),
   headerTimeoutMs: ours('header-timeout', duration('10s'), 'Time a client has to send the request headers.'),
   requestTimeoutMs: ours(
@@ -394,7 +394,9 @@ export const ROOT_FIELDS = {
     'How the spool makes an acknowledged write durable. `always`: the 204 waits for its fdatasync (one per group ' +
       'of concurrent appends); survives a power cut. `interval`: the 204 comes once the write is in the log file; ' +
       'an fdatasync follows in the background at most once per `fsync-interval`, so a relay crash loses nothing ' +
-      'acknowledged and a power cut at most about one interval. `never`: acknowledged once written, synced when ' +
+      'acknowledged and a power cut at most about one interval (waiting for that fdatasync instead would add up to an ' +
+      'interval to every write, and cap a client that sends one request at a time at one per interval). ' +
+      '`never`: acknowledged once written, synced when ' +
       'the OS decides: survives a relay crash, not a power cut.',
   ),
   fsyncIntervalMs: ours(

@@ -4,6 +4,7 @@
  * The output file is replaced atomically, so a running HAProxy reload never reads half a file.
  */
 import { rename, writeFile } from 'node:fs/promises';
+import { parseSubcommandFlags, type CommandIO } from '../cli-args.js';
 import { buildConfig } from './build.js';
 import { ClusterError, loadCluster } from './load.js';
 import { renderConfig } from './render.js';
@@ -17,36 +18,6 @@ InfluxDB servers described in the cluster file (see docs/cluster.md).
   -out FILE       where to write haproxy.cfg (default: standard output)
 `;
 
-export interface CommandIO {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
-
-interface Flags {
-  cluster?: string;
-  out?: string;
-  help?: boolean;
-}
-
-function parseFlags(argv: readonly string[]): Flags | string {
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const m = /^--?([a-z]+)(?:=(.*))?$/.exec(arg);
-    if (!m) return `unexpected argument ${JSON.stringify(arg)}`;
-    const name = m[1] ?? '';
-    if (name === 'h' || name === 'help') {
-      flags.help = true;
-      continue;
-    }
-    if (name !== 'cluster' && name !== 'out') return `unknown flag -${name}`;
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === '') return `-${name} needs a file name`;
-    flags[name] = value;
-  }
-  return flags;
-}
-
 async function writeAtomically(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, text, { mode: 0o640 });
@@ -54,7 +25,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 }
 
 export async function haproxyCommand(argv: string[], io: CommandIO = process): Promise<number> {
-  const flags = parseFlags(argv);
+  const flags = parseSubcommandFlags(argv, ['cluster', 'out']);
   if (typeof flags === 'string') {
     io.stderr.write(`influx-relay haproxy: ${flags}\n${HAPROXY_USAGE}`);
     return 1;

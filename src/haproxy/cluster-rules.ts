@@ -30,7 +30,7 @@ interface Located {
   readonly addr: HostPort;
 }
 
-export const DEFAULT_TCP_BIND = '*:8094';
+const DEFAULT_TCP_BIND = '*:8094';
 
 /** The raw-TCP bind in force: the explicit one, else the default when relays have a TCP listener. */
 export function effectiveTcpBind(c: RulesInput): HostPort | undefined {

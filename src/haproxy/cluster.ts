@@ -11,7 +11,7 @@ import type { HostPort } from './address.js';
 import { effectiveTcpBind } from './cluster-rules.js';
 import { unquotable } from './render.js';
 
-export const BALANCE_ALGORITHMS = ['roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random'] as const;
+const BALANCE_ALGORITHMS = ['roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random'] as const;
 export type BalanceAlgorithm = (typeof BALANCE_ALGORITHMS)[number];
 
 /** Names become HAProxy server/backend names and a URL path segment (/health/backends/<name>). */
@@ -171,6 +171,5 @@ export const clusterSchema = z
   .transform((c) => ({ ...c, tcp: { ...c.tcp, bind: effectiveTcpBind(c) } }));
 
 export type Cluster = z.output<typeof clusterSchema>;
-export type ClusterInput = z.input<typeof clusterSchema>;
 export type Relay = Cluster['relays'][number];
 export type Database = Cluster['databases'][number];

@@ -58,7 +58,6 @@ export const mode = (m: 'http' | 'tcp', why: string): Directive => directive(why
 export const acl = (name: string, criterion: readonly string[], why: string): Directive => directive(why, 'acl', name, ...criterion);
 export const useBackend = (backend: string, condition: readonly string[], why: string): Directive =>
   directive(why, 'use_backend', backend, ...(condition.length > 0 ? ['if', ...condition] : []));
-export const defaultBackend = (backend: string, why: string): Directive => directive(why, 'default_backend', backend);
 export const httpRequest = (action: readonly string[], condition: readonly string[], why: string): Directive =>
   directive(why, 'http-request', ...action, ...condition);
 export const httpCheck = (why: string, ...args: string[]): Directive => directive(why, 'http-check', ...args);

@@ -5,12 +5,12 @@
  */
 import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
-import type { CommandIO } from '../haproxy/cli.js';
+import { parseSubcommandFlags, type CommandIO } from '../cli-args.js';
 import { readLedger, type BacklogNote, type MissedWindow } from './ledger-file.js';
 import { ledgerFile } from './ledger.js';
 import { formatNs } from './time-range.js';
 
-export const MISSED_USAGE = `usage: influx-relay missed -config relay.toml [--json] [--all]
+const MISSED_USAGE = `usage: influx-relay missed -config relay.toml [--json] [--all]
        influx-relay missed -ledger FILE [--json] [--all]
 
 Prints the missed-window ledger: per backend, the time ranges and databases of points the relay gave up
@@ -21,32 +21,6 @@ on for it (queue full, dead letter, shutdown, a crash in memory mode, ...). See 
   --json         one JSON document: {file, clean, windows, backlog}
   --all          include repaired windows
 `;
-
-interface Flags {
-  config?: string;
-  ledger?: string;
-  json?: boolean;
-  all?: boolean;
-  help?: boolean;
-}
-
-function parseFlags(argv: readonly string[]): Flags | string {
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const m = /^--?([a-z]+)(?:=(.*))?$/.exec(arg);
-    if (!m) return `unexpected argument ${JSON.stringify(arg)}`;
-    const name = m[1] ?? '';
-    if (name === 'h' || name === 'help') flags.help = true;
-    else if (name === 'json' || name === 'all') flags[name] = true;
-    else if (name === 'config' || name === 'ledger') {
-      const value = m[2] ?? argv[++i];
-      if (value === undefined || value === '') return `-${name} needs a file name`;
-      flags[name] = value;
-    } else return `unknown flag -${name}`;
-  }
-  return flags;
-}
 
 const rpName = (rp: string): string => (rp === '' ? '(default)' : rp);
 
@@ -82,7 +56,7 @@ function backlogTable(notes: readonly BacklogNote[]): string {
 }
 
 export async function missedCommand(argv: string[], io: CommandIO = process): Promise<number> {
-  const flags = parseFlags(argv);
+  const flags = parseSubcommandFlags(argv, ['config', 'ledger'], ['json', 'all']);
   if (typeof flags === 'string') {
     io.stderr.write(`influx-relay missed: ${flags}\n${MISSED_USAGE}`);
     return 2;

@@ -14,7 +14,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 
-export const LEDGER_FORMAT_VERSION = 1;
+const LEDGER_FORMAT_VERSION = 1;
 
 /** One window of points a backend may be missing. */
 export interface MissedWindow {

@@ -45,7 +45,7 @@ export function ledgerFile(config: { readonly spoolDir?: string | undefined; rea
   return dir ? path.join(dir, LEDGER_FILE_NAME) : undefined;
 }
 
-export const UNCLEAN_STOP = 'unclean-stop';
+const UNCLEAN_STOP = 'unclean-stop';
 
 export interface MissedWindowLedgerOptions {
   readonly file: string;

@@ -11,7 +11,7 @@
 import type { Batch } from '../batch.js';
 import { CH } from '../lineprotocol/charclass.js';
 import { exactBlockEnd } from '../lineprotocol/exact-parser.js';
-import type { Precision } from '../lineprotocol/precision.js';
+import { NS_PER_UNIT, type Precision } from '../lineprotocol/precision.js';
 
 export interface TimeRange {
   /** Oldest point timestamp, ns since the epoch. */
@@ -19,16 +19,6 @@ export interface TimeRange {
   /** Newest point timestamp, ns since the epoch. */
   readonly maxNs: bigint;
 }
-
-/** Nanoseconds per unit of each precision. */
-export const NS_PER_UNIT: Readonly<Record<Precision, bigint>> = {
-  n: 1n,
-  u: 1_000n,
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
 
 const { LF, CR, SPACE, TAB, QUOTE, MINUS, ZERO, NINE } = CH;
 

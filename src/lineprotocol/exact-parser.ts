@@ -16,7 +16,7 @@
  * Our one deviation: a '\r' right before the line's end is dropped (the caller does it), so CRLF bodies work.
  */
 import { CH, WHITESPACE } from './charclass.js';
-import type { Precision } from './precision.js';
+import { NS_PER_UNIT, type Precision } from './precision.js';
 
 /** What the exact parse found about a valid line; reused, read right after exactParse returns undefined. */
 export const exactResult = {
@@ -89,14 +89,6 @@ const MAX_NANO_TIME = 9223372036854775806n; // math.MaxInt64 - 1
 const MIN_INT64 = -9223372036854775808n;
 const MAX_INT64 = 9223372036854775807n;
 const MAX_UINT64 = 18446744073709551615n;
-const MULTIPLIER: Readonly<Record<Precision, bigint>> = {
-  n: 1n,
-  u: 1_000n,
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
 
 const TAG_KEY_STATE = 0;
 const TAG_VALUE_STATE = 1;
@@ -122,7 +114,7 @@ function parsePoint(b: Uint8Array, base: number, precision: Precision, unsigned:
   if (text === '-') fail(`strconv.ParseInt: parsing "-": invalid syntax`);
   const ts = BigInt(text);
   if (ts < MIN_INT64 || ts > MAX_INT64) fail(`strconv.ParseInt: parsing "${text}": value out of range`);
-  const ns = ts * MULTIPLIER[precision];
+  const ns = ts * NS_PER_UNIT[precision];
   if (ns < MIN_NANO_TIME || ns > MAX_NANO_TIME) fail(`time outside range ${MIN_NANO_TIME} - ${MAX_NANO_TIME}`);
   for (let i = tsEnd; i < b.length; i++) if (b[i] !== CH.SPACE) fail('point is invalid');
 }

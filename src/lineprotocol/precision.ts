@@ -19,6 +19,16 @@ const ALIASES: Readonly<Record<string, Precision>> = {
   h: 'h',
 };
 
+/** Nanoseconds per unit of each precision. */
+export const NS_PER_UNIT: Readonly<Record<Precision, bigint>> = {
+  n: 1n,
+  u: 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+
 /** Normalizes a `precision` parameter; undefined when it is not one InfluxDB accepts. */
 export function parsePrecision(value: string | null | undefined): Precision | undefined {
   const key = value ?? '';

@@ -6,7 +6,7 @@
  * - Valid bytes are never re-serialized: the output is a list of byte ranges of the input (plus stamps and '\n's).
  *   When nothing needs changing the input Buffer itself is returned (zero copy).
  * - The fast path (fastLine) allocates nothing: byte-class tables, offsets, digit-count range checks. It accepts only
- *   lines whose meaning is unambiguous and returns BAIL for anything else; the exact path (errors.ts, a port of
+ *   lines whose meaning is unambiguous and returns BAIL for anything else; the exact path (exact-parser.ts, a port of
  *   InfluxDB's parser) then decides, so both paths always agree with InfluxDB.
  * - Line boundaries are InfluxDB's: a quoted string field may contain '\n'.
  * - The scanner knows nothing of sockets: any Buffer of complete lines will do (HTTP body, TCP chunk, UDP datagram).

@@ -17,11 +17,11 @@ import { parseListenAddress } from '../net/address.js';
 import { BodyBudget } from './body-budget.js';
 import { announcedBytes, OVER_BUDGET, overBudget } from './http-body.js';
 import { sendError, baseHeaders } from './respond.js';
-import { v2WriteDialect } from './v2-write.js';
-import { v1WriteDialect } from './write-handler.js';
-import { WritePipeline, type WriteHandlerOptions } from './write-pipeline.js';
+import { v2Dialect } from './v2-write.js';
+import { v1Dialect } from './v1-write.js';
+import { WritePipeline, type WritePipelineOptions } from './write-pipeline.js';
 
-export interface HttpSourceOptions extends WriteHandlerOptions {
+export interface HttpSourceOptions extends WritePipelineOptions {
   readonly bindAddr: string;
   readonly sslCombinedPem?: string;
   readonly headerTimeoutMs: number;
@@ -38,7 +38,7 @@ export interface HttpSourceOptions extends WriteHandlerOptions {
 }
 
 /** `max-bodies-in-flight-mb`'s default, for a listener built without the relay's shared budget. */
-export const DEFAULT_BODIES_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+const DEFAULT_BODIES_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
 /** Allowed methods per path, for 405 + Allow. */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
@@ -51,13 +51,13 @@ const ROUTES: Readonly<Record<string, readonly string[]>> = {
  * How often Node checks header-timeout and request-timeout: its default (30 s) would let a 10 s header timeout run
  * to 40 s. Half the header timeout, at most a second, at least 100 ms.
  */
-export function connectionsCheckingInterval(headerTimeoutMs: number): number {
+function connectionsCheckingInterval(headerTimeoutMs: number): number {
   return Math.max(100, Math.min(1000, Math.floor(headerTimeoutMs / 2)));
 }
 
 export class HttpSource {
   private server: Server | undefined;
-  private readonly writes: WritePipeline;
+  private readonly v1Writes: WritePipeline;
   private readonly v2Writes: WritePipeline;
   private readonly admin: AdminRoutes;
   private readonly budget: BodyBudget;
@@ -73,8 +73,8 @@ export class HttpSource {
   ) {
     this.log = logger.child({ component: 'http', listener: options.listener });
     const scanner = options.scanner ?? new ScanPool(0);
-    this.writes = new WritePipeline(options, fanout, metrics, this.log, v1WriteDialect, scanner);
-    this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2WriteDialect, scanner);
+    this.v1Writes = new WritePipeline(options, fanout, metrics, this.log, v1Dialect, scanner);
+    this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2Dialect, scanner);
     this.budget = options.bodyBudget ?? new BodyBudget(DEFAULT_BODIES_IN_FLIGHT_BYTES);
     // The only place a listener reaches its backends: their health, for /health.
     const own = (): readonly BackendHealth[] => fanout.health();
@@ -179,7 +179,7 @@ export class HttpSource {
     const query = q < 0 ? '' : url.slice(q + 1);
     switch (path) {
       case '/write':
-        return this.write(this.writes, req, res, new URLSearchParams(query));
+        return this.write(this.v1Writes, req, res, new URLSearchParams(query));
       case '/api/v2/write':
         return this.write(this.v2Writes, req, res, new URLSearchParams(query));
       default:
@@ -187,24 +187,24 @@ export class HttpSource {
     }
   }
 
-  private write(handler: WritePipeline, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  private write(pipeline: WritePipeline, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     if (this.closing) {
       req.resume();
       res.setHeader('Connection', 'close');
-      return handler.dialect.sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
+      return pipeline.dialect.sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
     }
     // Refused before the body is read when what it announces does not fit the relay-wide budget.
     const reservation = this.budget.reserve(announcedBytes(req, this.options.maxBodyBytes));
     if (!reservation) {
       req.resume();
       this.metrics.requestsRefused.labels(this.options.listener, OVER_BUDGET).inc();
-      return handler.dialect.sendError(res, 503, overBudget().message, { 'Retry-After': '1' });
+      return pipeline.dialect.sendError(res, 503, overBudget().message, { 'Retry-After': '1' });
     }
-    const done = handler
+    const done = pipeline
       .handle(req, res, query, reservation)
       .catch((err: unknown) => {
         // Nothing should throw here; if something does, the client still gets an answer and the relay keeps running.
-        this.log.error({ err }, 'BUG: write handler failed');
+        this.log.error({ err }, 'BUG: write pipeline failed');
         if (!res.headersSent) sendError(res, 500, 'internal error in the relay');
       })
       .finally(() => {

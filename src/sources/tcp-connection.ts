@@ -37,11 +37,13 @@ export interface TcpContext {
   readonly throttle: LogThrottle;
   readonly metrics: {
     readonly received: { inc(n?: number): void };
-    readonly rejected: { inc(n?: number): void };
+    /** Lines the scanner found bad. */
+    readonly badLines: { inc(n?: number): void };
     readonly stamped: { inc(n?: number): void };
     readonly tooLong: { inc(n?: number): void };
     readonly pauses: { inc(n?: number): void };
-    readonly refused: { inc(n?: number): void };
+    /** Points a backend rejected (a non-retryable 4xx). */
+    readonly rejected: { inc(n?: number): void };
     readonly shutdown: { inc(n?: number): void };
   };
 }
@@ -130,7 +132,7 @@ export class TcpConnection {
     const scan = scanLines(lines, { precision: this.ctx.precision, stamp });
     const m = this.ctx.metrics;
     if (scan.errorCount > 0) {
-      m.rejected.inc(scan.errorCount);
+      m.badLines.inc(scan.errorCount);
       this.warn('parse', { lines: scan.errorCount, error: describeParseErrors(scan) }, 'dropped invalid lines');
     }
     if (scan.points === 0) return;
@@ -206,8 +208,8 @@ export class TcpConnection {
         this.retryLater();
       }
     } else if (result.kind === 'rejected') {
-      this.ctx.metrics.refused.inc(batch.points);
-      this.warn('rejected', { points: batch.points, status: result.status, backend: result.backend, answer: result.backendBody.slice(0, 512) }, 'a backend refused a batch');
+      this.ctx.metrics.rejected.inc(batch.points);
+      this.warn('rejected', { points: batch.points, status: result.status, backend: result.backend, answer: result.backendBody.slice(0, 512) }, 'a backend rejected a batch');
     } else {
       this.retryAttempt = 0;
     }

@@ -48,11 +48,11 @@ export class TcpSource {
       throttle: new LogThrottle(),
       metrics: {
         received: metrics.pointsReceived.labels(l),
-        rejected: metrics.linesRejected.labels(l),
+        badLines: metrics.linesRejected.labels(l),
         stamped: metrics.pointsStamped.labels(l),
         tooLong: intake.linesDropped.labels(l, 'line-too-long'),
         pauses: intake.tcpPauses.labels(l),
-        refused: intake.pointsDropped.labels(l, 'rejected'),
+        rejected: intake.pointsDropped.labels(l, 'rejected'),
         shutdown: intake.pointsDropped.labels(l, 'shutdown'),
       },
     };
@@ -132,10 +132,5 @@ export class TcpSource {
     clearTimeout(timer);
     for (const c of this.connections) c.abandon();
     await closed;
-  }
-
-  /** Drops everything now. */
-  destroy(): Promise<void> {
-    return this.close(Date.now());
   }
 }

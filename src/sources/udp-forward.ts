@@ -15,7 +15,7 @@ import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import { parseListenAddress } from '../net/address.js';
 
 /** influxdb-relay's default. */
-export const DEFAULT_MTU = 1024;
+const DEFAULT_MTU = 1024;
 
 export interface MtuSplit {
   readonly datagrams: Buffer[];

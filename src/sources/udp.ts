@@ -63,10 +63,10 @@ export class UdpSource {
     this.m = {
       datagrams: intake.udpDatagrams.labels(l),
       received: metrics.pointsReceived.labels(l),
-      rejected: metrics.linesRejected.labels(l),
+      badLines: metrics.linesRejected.labels(l),
       stamped: metrics.pointsStamped.labels(l),
       unavailable: intake.pointsDropped.labels(l, 'unavailable'),
-      refused: intake.pointsDropped.labels(l, 'rejected'),
+      rejected: intake.pointsDropped.labels(l, 'rejected'),
     };
   }
 
@@ -130,7 +130,7 @@ export class UdpSource {
     this.m.datagrams.inc();
     const scan = scanLines(msg, { precision: this.config.precision });
     if (scan.errorCount > 0) {
-      this.m.rejected.inc(scan.errorCount);
+      this.m.badLines.inc(scan.errorCount);
       this.warn('parse', { from: `${rinfo.address}:${rinfo.port}`, lines: scan.errorCount, error: describeParseErrors(scan) }, 'dropped invalid lines from a datagram');
     }
     if (scan.points === 0) return;
@@ -171,8 +171,8 @@ export class UdpSource {
       this.m.unavailable.inc(batch.points);
       this.warn('unavailable', { points: batch.points, error: result.error }, 'UDP batch not taken by every backend (UDP has no backpressure)');
     } else if (result.kind === 'rejected') {
-      this.m.refused.inc(batch.points);
-      this.warn('rejected', { points: batch.points, status: result.status, backend: result.backend, answer: result.backendBody.slice(0, 512) }, 'a backend refused a UDP batch');
+      this.m.rejected.inc(batch.points);
+      this.warn('rejected', { points: batch.points, status: result.status, backend: result.backend, answer: result.backendBody.slice(0, 512) }, 'a backend rejected a UDP batch');
     }
   }
 
@@ -192,9 +192,5 @@ export class UdpSource {
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
     this.flush();
     await Promise.all(this.forwards.map((f) => f.close()));
-  }
-
-  destroy(): Promise<void> {
-    return this.close();
   }
 }

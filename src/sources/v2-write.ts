@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Credentials } from '../batch.js';
 import type { Precision } from '../lineprotocol/precision.js';
 import { sendJson } from './respond.js';
-import type { ParsedWrite, WriteDialect, WriteHandlerOptions } from './write-pipeline.js';
+import type { ParsedWrite, ClientDialect, WritePipelineOptions } from './write-pipeline.js';
 
 /** The 2.x API's precisions (1.8 accepts no others here). */
 const V2_PRECISIONS: Readonly<Record<string, Precision>> = { '': 'n', ns: 'n', us: 'u', ms: 'ms', s: 's' };
@@ -36,7 +36,7 @@ export function v2Code(status: number): string {
   return V2_CODES[status] ?? (status >= 500 ? 'internal error' : 'invalid');
 }
 
-export function sendV2Error(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+function sendV2Error(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { code: v2Code(status), message }, headers);
 }
 
@@ -75,8 +75,8 @@ export function v2Credentials(authorization: string | undefined, query: URLSearc
   };
 }
 
-export const v2WriteDialect: WriteDialect = {
-  parse(req: IncomingMessage, query: URLSearchParams, options: WriteHandlerOptions): ParsedWrite {
+export const v2Dialect: ClientDialect = {
+  parse(req: IncomingMessage, query: URLSearchParams, options: WritePipelineOptions): ParsedWrite {
     const bucket = query.get('bucket');
     if (!bucket) return { error: 'missing parameter: bucket' };
     const dbrp = bucketToDbRp(bucket);

@@ -1,7 +1,8 @@
 /**
  * The write path every HTTP write API shares: body → scanner (validate, stamp) → batch → fan-out → answer.
- * An API (InfluxDB 1.x /write, 2.x /api/v2/write) is a dialect: how it names db, rp, precision and credentials, and
- * the shape of its error bodies.
+ * A client API (InfluxDB 1.x /write in v1-write.ts, 2.x /api/v2/write in v2-write.ts) is a ClientDialect: how its
+ * requests name db, rp, precision and credentials, and the shape of its error bodies. (The other side, what a request
+ * to a backend looks like, is a BackendApi: backends/backend-api.ts.)
  *
  * Bad lines do not sink good ones: good lines are forwarded, and the client hears InfluxDB's
  * `partial write: unable to parse '...': ...` once they are accepted.
@@ -18,7 +19,7 @@ import type { BodyReservation } from './body-budget.js';
 import { BodyError, readBody } from './http-body.js';
 import { noContent } from './respond.js';
 
-export interface WriteHandlerOptions {
+export interface WritePipelineOptions {
   readonly listener: string;
   readonly defaultRetentionPolicy: string;
   readonly defaultConsistency: Consistency;
@@ -27,9 +28,10 @@ export interface WriteHandlerOptions {
 
 export type ParsedWrite = { readonly target: WriteTarget; readonly consistency: Consistency } | { readonly error: string };
 
-export interface WriteDialect {
+/** How one client write API reads a request and words its answers. */
+export interface ClientDialect {
   /** Reads the request's parameters (everything but the body), or says what is wrong with them. */
-  parse(req: IncomingMessage, query: URLSearchParams, options: WriteHandlerOptions): ParsedWrite;
+  parse(req: IncomingMessage, query: URLSearchParams, options: WritePipelineOptions): ParsedWrite;
   sendError(res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
   /** A backend's own non-retryable answer, passed on to the client. */
   sendBackendAnswer(res: ServerResponse, status: number, body: string, backend: string): void;
@@ -37,20 +39,20 @@ export interface WriteDialect {
 
 export class WritePipeline {
   private readonly received;
-  private readonly rejectedLines;
+  private readonly badLines;
   private readonly stampedPoints;
   private readonly duration;
 
   constructor(
-    private readonly options: WriteHandlerOptions,
+    private readonly options: WritePipelineOptions,
     private readonly fanout: FanOut,
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
-    readonly dialect: WriteDialect,
+    readonly dialect: ClientDialect,
     private readonly scanner: Pick<ScanPool, 'scan'>,
   ) {
     this.received = metrics.pointsReceived.labels(options.listener);
-    this.rejectedLines = metrics.linesRejected.labels(options.listener);
+    this.badLines = metrics.linesRejected.labels(options.listener);
     this.stampedPoints = metrics.pointsStamped.labels(options.listener);
     this.duration = metrics.writeDuration.labels(options.listener);
   }
@@ -92,7 +94,7 @@ export class WritePipeline {
     }
 
     const scan = await this.scanner.scan(body, parsed.target.precision);
-    if (scan.errorCount > 0) this.rejectedLines.inc(scan.errorCount);
+    if (scan.errorCount > 0) this.badLines.inc(scan.errorCount);
     if (scan.points === 0) {
       if (scan.errorCount > 0) return this.refuse(res, 400, 'parse-error', describeParseErrors(scan));
       return noContent(res); // an empty body writes nothing, as InfluxDB answers it

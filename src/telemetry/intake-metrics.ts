@@ -64,7 +64,7 @@ export class IntakeMetrics {
     this.pointsDropped = new Counter({
       name: 'influx_relay_intake_points_dropped_total',
       help: 'Valid points a UDP/TCP listener gave up on, by reason (unavailable: some backend could not take them, ' +
-        'e.g. queue full; rejected: a backend refused them with a 4xx; shutdown: the close deadline passed).',
+        'e.g. queue full; rejected: a backend rejected them with a 4xx; shutdown: the close deadline passed).',
       labelNames: ['listener', 'reason'] as const,
       registers,
     });

@@ -94,7 +94,9 @@ export class RelayMetrics {
   });
   readonly backendPointsDropped = new Counter({
     name: 'influx_relay_backend_points_dropped_total',
-    help: 'Points given up for a backend, by reason (bad-data, auth, not-found, dead-letter, queue-full, shutdown, ...).',
+    // Reasons: queue-full (room.ts), too-large, no-retry, dead-letter (sender.ts), shutdown (backend.ts), spool-full and
+    // spool-lost (queue/spool/), and outcome.ts's drop and reject reasons (parse-error, auth, database-not-found, ...).
+    help: 'Points given up for a backend, by reason (queue-full, spool-full, spool-lost, too-large, dead-letter, no-retry, shutdown, or the backend answer\'s reason: parse-error, auth, database-not-found, ...).',
     labelNames: ['backend', 'reason'] as const,
     registers: [this.registry],
   });

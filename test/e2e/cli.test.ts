@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { post } from '../helpers/http.js';
 import { startInfluxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/ports.js';

@@ -1,7 +1,7 @@
 /** SIGHUP must not kill the relay (Node's default action would, losing what memory queues hold): it logs and runs on. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { get } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { relayToml, startRelay } from '../helpers/relay.js';

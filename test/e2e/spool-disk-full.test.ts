@@ -10,7 +10,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { post } from '../helpers/http.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/ports.js';

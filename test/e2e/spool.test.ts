@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { get, post } from '../helpers/http.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/ports.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { startFakeV2Backend, type FakeBackend, type RecordedRequest } from '../helpers/fake-backend.js';
 import { post } from '../helpers/http.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';

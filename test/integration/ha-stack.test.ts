@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InfluxDB, type IPoint } from 'influx';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { HAPROXY_BIN, startHaStack, type HaStack, type StackDatabase, type StackRelay } from '../helpers/ha-stack.js';
 import { get } from '../helpers/http.js';
 import { freePorts } from '../helpers/ports.js';

@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parse } from 'smol-toml';
 import { pidAlive } from '../helpers/children.js';
+import { eventually } from '../helpers/eventually.js';
 import { startFakeBackend } from '../helpers/fake-backend.js';
 import { get, post } from '../helpers/http.js';
 import { startInfluxd } from '../helpers/influxd.js';
@@ -21,14 +21,8 @@ import { RELAY_MAIN, relayToml, runRelayToExit, startRelay } from '../helpers/re
 
 const NS = '1700000000123456789';
 
-async function waitGone(pid: number, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (pidAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
+const waitGone = (pid: number, ms = 5000): Promise<boolean> =>
+  eventually(() => !pidAlive(pid), ms, 50).then(() => true, () => false);
 
 describe('influxd helper', () => {
   test('two servers: write directly, read back exact ns timestamps and int64, stop leaves nothing', async () => {
@@ -146,32 +140,6 @@ describe('relay helper', () => {
     srv.listen(Number(addr.slice(i + 1)), addr.slice(0, i), () => console.log(JSON.stringify({ level: 30, msg: 'listening', addr })));
     process.on('SIGTERM', () => { console.log(JSON.stringify({ level: 30, msg: 'drained' })); srv.close(() => process.exit(0)); });`;
 
-  test('relayToml output is the Go relay format', () => {
-    const text = relayToml({
-      bindAddr: '127.0.0.1:9096',
-      outputs: [
-        { name: 'a', location: 'http://127.0.0.1:8086/write', 'buffer-size-mb': 64 },
-        { name: 'b "quoted"', location: 'http://127.0.0.1:8087/write', timeout: '10s', 'skip-tls-verification': false },
-      ],
-      extraHttp: 'default-retention-policy = "autogen"',
-      extra: '[[udp]]\nname = "u"\nbind-addr = "127.0.0.1:9097"\noutput = [{ name = "a", location = "127.0.0.1:8089" }]',
-    });
-    // JSON round trip: smol-toml returns null-prototype objects.
-    const doc = JSON.parse(JSON.stringify(parse(text))) as Record<string, Array<Record<string, unknown>>>;
-    assert.deepEqual(doc.http, [
-      {
-        name: 'test-http',
-        'bind-addr': '127.0.0.1:9096',
-        'default-retention-policy': 'autogen',
-        output: [
-          { name: 'a', location: 'http://127.0.0.1:8086/write', 'buffer-size-mb': 64 },
-          { name: 'b "quoted"', location: 'http://127.0.0.1:8087/write', timeout: '10s', 'skip-tls-verification': false },
-        ],
-      },
-    ]);
-    assert.equal(doc.udp?.[0]?.name, 'u');
-  });
-
   test('startRelay waits for /ping, captures logs, stop() returns the exit code', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'relay-stub-'));
     stub = path.join(dir, 'stub.mjs');
@@ -209,11 +177,10 @@ describe('relay helper', () => {
       const res = await post(`${relay.url}/write?db=r`, `m,k=v f=2i ${NS}\n`);
       assert.equal(res.status, 204, res.body);
       for (const s of [a, b]) {
-        let rows: Array<Record<string, unknown>> = [];
-        for (let i = 0; i < 100 && rows.length === 0; i++) {
-          rows = await s.points('r', 'm');
-          if (rows.length === 0) await new Promise((r) => setTimeout(r, 50));
-        }
+        const rows = await eventually(async () => {
+          const r = await s.points('r', 'm');
+          return r.length > 0 && r;
+        }, 5000);
         assert.deepEqual(rows, [{ time: NS, f: 2, k: 'v' }]);
       }
       assert.equal(await relay.stop(), 0, relay.logs());
@@ -250,9 +217,7 @@ describe('fake backend, http client, ports, json', () => {
       await assert.rejects(post(fb.writeUrl, 'm v=3'), /socket hang up|ECONNRESET/);
 
       fb.setScript({ status: 200, body: 'slow', delayMs: 100 });
-      const t0 = Date.now();
       assert.equal((await get(`${fb.url}/x`)).body, 'slow');
-      assert.ok(Date.now() - t0 >= 90);
 
       fb.enqueue({ hang: true });
       const hanging = post(fb.writeUrl, 'm v=4', { timeoutMs: 10_000 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { startFakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
 import { get, post } from '../helpers/http.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';

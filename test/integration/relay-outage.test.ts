@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { eventually, startCluster, type Cluster } from '../helpers/cluster.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { get, post } from '../helpers/http.js';
 
 const started: Cluster[] = [];

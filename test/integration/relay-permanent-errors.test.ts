@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { eventually, startCluster, type Cluster } from '../helpers/cluster.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { get, post } from '../helpers/http.js';
 
 let c: Cluster;

@@ -54,20 +54,6 @@ export function rig(outputs: readonly HttpOutputConfig[], level: 'silent' | 'deb
   };
 }
 
-/** Polls until check() passes (or throws its last error after timeoutMs). Tests only: the product never polls. */
-export async function eventually(check: () => Promise<void> | void, timeoutMs = 10_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  }
-}
-
 /** SELECT count(field) on one influxd; 0 when the measurement does not exist (yet). */
 export async function countPoints(s: Influxd, db: string, measurement: string, field: string, rp?: string): Promise<number> {
   const from = (rp ? `"${rp}".` : '') + `"${measurement}"`;

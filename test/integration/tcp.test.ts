@@ -13,7 +13,8 @@ import { TcpSource } from '../../src/sources/tcp.js';
 import { intakeMetrics } from '../../src/telemetry/intake-metrics.js';
 import { startFakeBackend, type FakeStep } from '../helpers/fake-backend.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
-import { counterValue, countPoints, eventually, httpOutput, rig, type Rig } from './source-fixtures.js';
+import { counterValue, countPoints, httpOutput, rig, type Rig } from './source-fixtures.js';
+import { eventually } from '../helpers/eventually.js';
 
 function listener(db: string, o: Partial<TcpListenerConfig> = {}): TcpListenerConfig {
   return {
@@ -111,18 +112,19 @@ describe('TCP listener with influxd backends', () => {
     await withSource(r, listener('tcpdb', { batchDelayMs: 500, precision: 'n' }), async (_src, port) => {
       const client = await connect(port);
       const t0 = BigInt(Date.now()) * 1_000_000n;
+      const stamped = () => counterValue(r.metrics.pointsStamped, { listener: 'tcp-test' });
       await new Promise<void>((resolve) => client.write('nostamp v=1i\n', () => resolve()));
-      await new Promise((res) => setTimeout(res, 30));
+      await eventually(async () => (await stamped()) === 1); // the relay read (and stamped) the first write
       await writeAll(client, 'nostamp v=2i\n');
       await eventually(async () => {
         for (const s of [a, b]) {
           const rows = await s.points('tcpdb', 'nostamp');
           assert.deepEqual(rows.map((x) => x.v), [1, 2]);
           assert.ok(BigInt(rows[0]!.time as string) >= t0);
-          assert.ok(BigInt(rows[1]!.time as string) - BigInt(rows[0]!.time as string) >= 20_000_000n);
+          assert.ok(BigInt(rows[1]!.time as string) > BigInt(rows[0]!.time as string));
         }
       });
-      assert.equal(await counterValue(r.metrics.pointsStamped, { listener: 'tcp-test' }), 2);
+      assert.equal(await stamped(), 2);
       // Both writes were one batch: one request per backend.
       assert.equal(await counterValue(r.metrics.backendRequests, { outcome: 'ok' }), 2);
     });
@@ -148,7 +150,9 @@ describe('TCP listener with influxd backends', () => {
       await src.start();
       const client = await connect(src.address!.port);
       await new Promise<void>((resolve) => client.write('closing v=1i 1\nclosing v=2i 2\n', () => resolve()));
-      await new Promise((res) => setTimeout(res, 100)); // let the relay read it; the batch stays open (60 s delay)
+      // The relay read both lines; the batch stays open (60 s delay): nothing has gone to a backend.
+      await eventually(async () => (await counterValue(r.metrics.pointsReceived, { listener: 'tcp-test' })) === 2);
+      assert.equal(await counterValue(r.metrics.backendRequests), 0);
       assert.equal(await countPoints(a, 'tcpdb', 'closing', 'v'), 0);
       await src.close(Date.now() + 5000);
       await closed(client);
@@ -214,7 +218,7 @@ describe('TCP backpressure (fake backends for the faults)', () => {
     });
     const r = rig([httpOutput(fake.writeUrl, { bufferSizeMb: 1, timeoutMs: 300, initialDelayIntervalMs: 50, maxDelayIntervalMs: 200, maxBatchKb: 256 })]);
     try {
-      await withSource(r, listener('db', { batchSizeKb: 16, batchDelayMs: 20 }), async (_src, port) => {
+      await withSource(r, listener('db', { batchSizeKb: 16, batchDelayMs: 20 }), async (src, port) => {
         const n = 120_000; // ~4.6 MB: more than the 1 MB queue
         const lines: string[] = [];
         for (let i = 0; i < n; i++) lines.push(`bp,host=h v=${i}i ${1_700_000_000_000_000_000n + BigInt(i)}`);
@@ -229,9 +233,11 @@ describe('TCP backpressure (fake backends for the faults)', () => {
         // A connection opened now is not read from at all until there is room.
         const received = () => counterValue(r.metrics.pointsReceived, { listener: 'tcp-test' });
         const before = await received();
+        const pausesBefore = await counterValue(m.tcpPauses);
         const late = await connect(port);
         const lateDone = writeAll(late, 'bp,host=late v=1i 1\n');
-        await new Promise((res) => setTimeout(res, 300));
+        // Accepted with no room, it is paused at once, before its first read.
+        await eventually(async () => src.connectionCount === 2 && (await counterValue(m.tcpPauses)) > pausesBefore);
         assert.equal(clientDone, false, 'the client is held back while the backend is stalled');
         assert.equal(await received(), before, 'nothing read while the backend has no room');
         stalled = false;

@@ -13,7 +13,8 @@ import { UdpSource } from '../../src/sources/udp.js';
 import { intakeMetrics } from '../../src/telemetry/intake-metrics.js';
 import { terminate, track } from '../helpers/children.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
-import { counterValue, eventually, httpOutput, rig } from './source-fixtures.js';
+import { counterValue, httpOutput, rig } from './source-fixtures.js';
+import { eventually } from '../helpers/eventually.js';
 
 const COLLECTD = '/usr/sbin/collectd';
 
@@ -144,8 +145,10 @@ LoadPlugin write_influxdb_udp
       const child = spawn(COLLECTD, ['-f', '-C', conf], { stdio: 'ignore' });
       track(child);
       try {
-        await eventually(async () => assert.ok((await a.points('collectd', 'cpu')).length >= 8), 10_000, 200);
-        await new Promise((res) => setTimeout(res, 1200)); // one more interval
+        await eventually(async () => {
+          assert.ok((await a.points('collectd', 'cpu')).length >= 8);
+          for (const m of ['load', 'memory']) assert.ok((await a.points('collectd', m)).length > 0, `no ${m} points yet`);
+        }, 10_000, 200);
       } finally {
         await terminate(child, 5000);
       }

@@ -1,4 +1,4 @@
-// /api/v2/write with the official 2.x client (@influxdata/influxdb-client) through the relay's handler to two real
+// /api/v2/write with the official 2.x client (@influxdata/influxdb-client) through the relay's write pipeline to two real
 // InfluxDB 1.x backends with auth on: bucket "db/rp" and "db", token "user:password" standing for 1.x credentials,
 // gzip, and errors in the 2.x shape.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HttpError, InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
-import { v2WriteDialect } from '../../src/sources/v2-write.js';
+import { v2Dialect } from '../../src/sources/v2-write.js';
 import { WritePipeline } from '../../src/sources/write-pipeline.js';
 import { ScanPool } from '../../src/lineprotocol/scan-pool.js';
 import { post } from '../helpers/http.js';
@@ -26,18 +26,18 @@ describe('/api/v2/write to two InfluxDB 1.x backends', () => {
     for (const s of [a, b]) await s.createDatabase('v2db', { name: 'short', duration: '1h', default: false });
     token = `${a.admin!.user}:${a.admin!.pass}`;
     r = rig([httpOutput(`${a.url}/write`), httpOutput(`${b.url}/write`)]);
-    const handler = new WritePipeline(
+    const pipeline = new WritePipeline(
       { listener: 'v2-test', defaultRetentionPolicy: '', defaultConsistency: 'all', maxBodyBytes: 1024 * 1024 },
       r.fanout,
       r.metrics,
       r.logger,
-      v2WriteDialect,
+      v2Dialect,
       new ScanPool(0),
     );
-    // Stands in for the relay's HTTP listener, which routes /api/v2/write to this handler.
+    // Stands in for the relay's HTTP listener, which routes /api/v2/write to this pipeline.
     server = http.createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://relay');
-      if (u.pathname === '/api/v2/write' && req.method === 'POST') void handler.handle(req, res, u.searchParams);
+      if (u.pathname === '/api/v2/write' && req.method === 'POST') void pipeline.handle(req, res, u.searchParams);
       else res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -40,7 +40,7 @@ export function parseSegmentName(name: string): number | undefined {
 }
 
 /** Backend names come from the config: encoded so that any name is one safe file name. */
-export function cursorName(backend: string): string {
+function cursorName(backend: string): string {
   return CURSOR_PREFIX + encodeURIComponent(backend).replace(/\./g, '%2E');
 }
 

@@ -24,7 +24,7 @@ import { makeBatch, type Batch, type Credentials, type WriteTarget } from '../..
 import { PRECISIONS } from '../../lineprotocol/precision.js';
 import { crc32 } from './crc32.js';
 
-export const HEADER_BYTES = 32;
+const HEADER_BYTES = 32;
 export const MAGIC = Buffer.from('IRSP', 'latin1');
 const MAGIC_U32 = MAGIC.readUInt32LE(0);
 const VERSION = 1;

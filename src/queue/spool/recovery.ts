@@ -64,7 +64,7 @@ export async function recover(
   dir: string,
   backends: readonly string[],
   memoryBytes: number,
-  log: Logger,
+  logger: Logger,
 ): Promise<Recovered> {
   const names = await readdir(dir);
   const segments: Segment[] = [];
@@ -84,19 +84,19 @@ export async function recover(
       junk.push(name);
     }
   }
-  if (junk.length > 0) log.warn({ dir, files: junk.slice(0, 20), count: junk.length }, 'spool: ignoring files that are not spool files');
+  if (junk.length > 0) logger.warn({ dir, files: junk.slice(0, 20), count: junk.length }, 'spool: ignoring files that are not spool files');
   const unknown = [...cursorFiles].filter((n) => !backends.includes(n));
-  if (unknown.length > 0) log.warn({ dir, backends: unknown }, 'spool: ignoring cursors of backends no longer configured');
+  if (unknown.length > 0) logger.warn({ dir, backends: unknown }, 'spool: ignoring cursors of backends no longer configured');
 
   segments.sort((a, b) => a.base - b.base);
   for (let i = 0; i + 1 < segments.length; i++) {
     const s = segments[i]!;
     const next = segments[i + 1]!;
     if (s.end > next.base) {
-      log.warn({ segment: segmentName(s.base), next: segmentName(next.base) }, 'spool: segment overlaps the next one; reading it up to the next');
+      logger.warn({ segment: segmentName(s.base), next: segmentName(next.base) }, 'spool: segment overlaps the next one; reading it up to the next');
       s.size = s.written = next.base - s.base;
     } else if (s.end < next.base) {
-      log.warn({ from: s.end, to: next.base }, 'spool: segments missing; the batches they held are lost');
+      logger.warn({ from: s.end, to: next.base }, 'spool: segments missing; the batches they held are lost');
     }
   }
   await dropEmpty(dir, segments);
@@ -113,16 +113,16 @@ export async function recover(
       cursor = read.pos;
       maxCursor = Math.max(maxCursor, cursor);
       if (first && cursor < first.base) {
-        log.warn({ backend: name, cursor, oldest: first.base }, 'spool: cursor is before the oldest segment (segments missing); replaying from the oldest');
+        logger.warn({ backend: name, cursor, oldest: first.base }, 'spool: cursor is before the oldest segment (segments missing); replaying from the oldest');
         cursor = first.base;
       } else if (segments.length > 0 && cursor > fileEnd) {
-        log.warn({ backend: name, cursor, end: fileEnd }, 'spool: cursor is past the end of the log; nothing to replay');
+        logger.warn({ backend: name, cursor, end: fileEnd }, 'spool: cursor is past the end of the log; nothing to replay');
         cursor = fileEnd;
       }
     } else {
       cursor = first?.base ?? 0;
-      if ('corrupt' in read) log.warn({ backend: name, why: read.corrupt }, 'spool: cursor file unreadable; replaying from the oldest segment');
-      else if (segments.length > 0) log.warn({ backend: name }, 'spool: no cursor file; replaying from the oldest segment');
+      if ('corrupt' in read) logger.warn({ backend: name, why: read.corrupt }, 'spool: cursor file unreadable; replaying from the oldest segment');
+      else if (segments.length > 0) logger.warn({ backend: name }, 'spool: no cursor file; replaying from the oldest segment');
     }
     builders.set(name, new ViewBuilder(cursor, memoryBytes));
   }
@@ -137,7 +137,7 @@ export async function recover(
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     const isLast = i === segments.length - 1;
-    await scanSegment(dir, seg, Math.max(seg.base, minCursor), isLast, log, (pos, batch) => {
+    await scanSegment(dir, seg, Math.max(seg.base, minCursor), isLast, logger, (pos, batch) => {
       for (const b of builders.values()) b.add(pos, seg, batch);
     });
   }
@@ -155,7 +155,7 @@ async function scanSegment(
   seg: Segment,
   from: number,
   isLast: boolean,
-  log: Logger,
+  logger: Logger,
   onRecord: (pos: number, batch: Batch) => void,
 ): Promise<void> {
   const path = join(dir, segmentName(seg.base));
@@ -165,18 +165,18 @@ async function scanSegment(
     try {
       const reader = new SegmentReader(fh, seg.base, from, seg.end, (r) => {
         if (r.atEnd && isLast) tornAt = r.from;
-        else log.warn({ segment: segmentName(seg.base), from: r.from, to: r.to, why: r.why }, 'spool: corrupt bytes skipped; the batches there are lost');
+        else logger.warn({ segment: segmentName(seg.base), from: r.from, to: r.to, why: r.why }, 'spool: corrupt bytes skipped; the batches there are lost');
       });
       while (!reader.done) for (const r of await reader.read(SCAN_BYTES)) onRecord(r.pos, r.batch);
     } finally {
       await fh.close();
     }
   } catch (err) {
-    log.error({ err, segment: segmentName(seg.base) }, 'spool: segment unreadable; skipping it');
+    logger.error({ err, segment: segmentName(seg.base) }, 'spool: segment unreadable; skipping it');
     return;
   }
   if (tornAt !== undefined) {
-    log.warn({ segment: segmentName(seg.base), at: tornAt, cut: seg.end - tornAt }, 'spool: torn tail (an interrupted write) truncated');
+    logger.warn({ segment: segmentName(seg.base), at: tornAt, cut: seg.end - tornAt }, 'spool: torn tail (an interrupted write) truncated');
     await truncate(path, tornAt - seg.base);
     seg.size = seg.written = tornAt - seg.base;
   }

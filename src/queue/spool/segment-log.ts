@@ -6,12 +6,9 @@
  * - A position is a byte offset in the log; segment files are named by the position of their first byte and hold
  *   whole records. Positions only grow, except that a failed write rolls the tail back to `committedEnd`.
  * - committedEnd <= written <= assigned. An append's promise resolves, in position order, once its record is
- *   committed: 'always' once written and fdatasync'ed (group commit: one fdatasync per write group, and appends
- *   that arrive meanwhile form the next group); 'interval' and 'never' once written (the file's page cache survives
- *   a process crash). 'interval' then fdatasyncs in the background at most once per interval, in parallel with the
- *   next writes, which bounds what a power cut can take to about one interval of acknowledged writes. Waiting for
- *   that fdatasync before acknowledging would add up to an interval to every write and cap a client that writes
- *   one request at a time at 1/interval requests per second; 'always' is the policy for that guarantee.
+ *   committed as the fsync policy says (what each policy guarantees, and why: the `fsync` key in config/schema.ts):
+ *   'always' once written and fdatasync'ed (group commit: appends that arrive meanwhile form the next group);
+ *   'interval' and 'never' once written, 'interval' then fdatasyncing in the background beside the next writes.
  * - Rotation is a commit point: a segment is fully committed before the next one is opened, so uncommitted records
  *   always sit in the open segment or in the queue.
  * - A consumed segment is deleted, the open one included once it is idle; the log then has no segment and the next
@@ -141,7 +138,7 @@ export class SegmentLog {
     for (const s of this.segs) n += s.written;
     return n;
   }
-  /** Set once the log can no longer append (a rollback could not truncate): every append is refused. */
+  /** Set once the log can no longer append (a rollback could not truncate): every append fails. */
   get broken(): SpoolError | undefined {
     return this.failure;
   }
@@ -404,7 +401,7 @@ export class SegmentLog {
     if (suppressed !== undefined) {
       this.opts.logger.error(
         { err: cause, records: lost.length, position: to, ...(suppressed > 0 ? { suppressed } : {}) },
-        'spool write failed; the uncommitted batches are refused',
+        'spool write failed; the uncommitted batches failed with it',
       );
     }
     this.opts.onRollback(to, lost);
@@ -426,7 +423,7 @@ export class SegmentLog {
       }
     } catch (truncErr) {
       this.failure = new SpoolError(`spool in ${this.opts.dir} is disabled until a restart: could not roll back a failed write (${(truncErr as Error).message})`, { cause: truncErr });
-      this.opts.logger.error({ err: truncErr }, 'spool: rollback failed; refusing writes until restart');
+      this.opts.logger.error({ err: truncErr }, 'spool: rollback failed; every append fails until restart');
     }
   }
 

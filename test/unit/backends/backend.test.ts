@@ -9,6 +9,7 @@ import type { SentAnswer } from '../../../src/backends/writer.js';
 import { makeBatch, type WriteTarget } from '../../../src/batch.js';
 import { MemoryQueue } from '../../../src/queue/memory-queue.js';
 import { submit, testBackend } from '../../helpers/backend-fixture.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const target: WriteTarget = { db: 'db', rp: '', precision: 'n', credentials: {} };
 const batch = (line: string, receivedAt = Date.now()) => makeBatch(target, Buffer.from(`${line}\n`), 1, receivedAt);
@@ -40,14 +41,6 @@ function make(writer: ScriptedWriter, options: Partial<BackendOptions> = {}, cap
   return testBackend(new MemoryQueue(capacity), writer, options);
 }
 
-const until = async (cond: () => boolean, ms = 2000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
-
 describe('Backend', () => {
   test('delivered when the backend answers 204', async () => {
     const w = new ScriptedWriter(ok);
@@ -63,8 +56,11 @@ describe('Backend', () => {
     const o = await submit(b, batch('m v=1 1'));
     assert.equal(o.kind, 'rejected');
     assert.equal(o.kind === 'rejected' && o.status, 404);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(w.bodies.length, 1, 'not retried');
+    assert.equal(b.health().queueBatches, 0, 'settled: nothing left to retry');
+    // The next request the backend sees is the next batch, not the rejected one again.
+    w.set(ok);
+    assert.deepEqual(await submit(b, batch('m v=2 2')), { kind: 'delivered' });
+    assert.deepEqual(w.bodies, ['m v=1 1\n', 'm v=2 2\n'], 'not retried');
     await b.destroy();
   });
 
@@ -75,7 +71,7 @@ describe('Backend', () => {
     assert.equal(b.state, 'down');
     assert.deepEqual(await submit(b, batch('m v=2 2')), { kind: 'queued', reason: 'retrying' }, 'in backoff: answered at once');
     w.set(ok);
-    await until(() => b.health().queueBatches === 0);
+    await eventually(() => b.health().queueBatches === 0);
     assert.equal(w.bodies.at(-1), 'm v=1 1\nm v=2 2\n', 'the backlog goes out merged, oldest first');
     assert.equal(b.state, 'up');
     await b.destroy();
@@ -133,7 +129,7 @@ describe('Backend', () => {
       record: (backend, batch, reason) => missed.push([batch.body.toString(), reason]),
     });
     await submit(b, batch('m v=1 1'));
-    await until(() => b.state === 'down');
+    await eventually(() => b.state === 'down');
     // In backoff now: v=1 is pending again (not in flight), so it is the one dropped.
     await submit(b, batch('m v=2 2'));
     assert.equal(b.fits(100), true, 'drop-oldest never refuses');
@@ -160,7 +156,7 @@ describe('Backend', () => {
     const p1 = submit(b, batch('poison v=1 1', old));
     const p2 = submit(b, batch('good v=1 1'));
     assert.equal((await p1).kind, 'failed');
-    await until(() => b.health().queueBatches === 0);
+    await eventually(() => b.health().queueBatches === 0);
     assert.ok(w.bodies.includes('good v=1 1\n'), 'the good batch was delivered after the poison one was set aside');
     assert.equal((await p2).kind, 'delivered');
     await b.destroy();
@@ -170,7 +166,7 @@ describe('Backend', () => {
     const w = new ScriptedWriter(fail(500, '{"error":"poison"}'));
     const b = make(w, { deadLetterAfterMs: 30 });
     assert.equal((await submit(b, batch('poison v=1 1', Date.now() - 60_000))).kind, 'failed');
-    await until(() => b.state === 'up', 1000);
+    await eventually(() => b.state === 'up', 1000);
     assert.equal(b.health().queueBatches, 0);
     await b.destroy();
   });
@@ -187,7 +183,7 @@ describe('Backend', () => {
     assert.equal((await p1).kind, 'failed', 'dead-lettered after a few tries, not after dead-letter-after (1 h here)');
     assert.deepEqual(deadLetters, ['poison v=1 1\n']);
     assert.deepEqual(missed, ['dead-letter:poison v=1 1\n']);
-    await until(() => b.state === 'up');
+    await eventually(() => b.state === 'up');
     await b.destroy();
   });
 
@@ -195,7 +191,7 @@ describe('Backend', () => {
     const w = new ScriptedWriter(fail(500, '{"error":"timeout"}'));
     const b = make(w);
     for (let i = 0; i < 5; i++) void submit(b, batch(`m v=${i} ${i}`));
-    await until(() => w.bodies.length > 20);
+    await eventually(() => w.bodies.length > 20);
     assert.equal(b.state, 'down');
     assert.equal(b.health().queueBatches, 5, 'all kept for retry');
     await b.destroy();
@@ -227,7 +223,7 @@ describe('Backend', () => {
     const w = new ScriptedWriter(refused);
     const b = make(w, { deadLetterAfterMs: 1 });
     await submit(b, batch('m v=1 1', Date.now() - 60_000));
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => w.bodies.length >= 5); // retried several times, each long past deadLetterAfterMs
     assert.equal(b.health().queueBatches, 1);
     await b.destroy();
   });

@@ -70,7 +70,7 @@ test('an origin posts to /api/v2/write with org, bucket db/rp, precision, and th
   assert.deepEqual(Object.fromEntries(s.url.searchParams), { org: 'acme corp', bucket: 'telegraf/short', precision: 'ns' });
   assert.equal(s.headers.authorization, 'Token secret-token');
   assert.equal(s.body, 'm v=1 1\nm v=2 2\n');
-  await w.close();
+  await w.destroy();
 });
 
 test('bucket: db alone without rp, the configured bucket when set; every precision spelled the 2.x way', async () => {
@@ -81,13 +81,13 @@ test('bucket: db alone without rp, the configured bucket when set; every precisi
     const q = seen.at(-1)!.url.searchParams;
     assert.deepEqual([q.get('bucket'), q.get('precision')], ['telegraf', expected]);
   }
-  await w.close();
+  await w.destroy();
   const fixed = v2(`${base}/prefix/api/v2/write?extra=1`, 'metrics');
   await fixed.send(target(), Buffer.from('m v=1 1\n'));
   const s = seen.at(-1)!;
   assert.equal(s.url.pathname, '/prefix/api/v2/write');
   assert.deepEqual(Object.fromEntries(s.url.searchParams), { extra: '1', org: 'acme corp', bucket: 'metrics', precision: 'ns' });
-  await fixed.close();
+  await fixed.destroy();
 });
 
 test('minutes and hours, which 2.x lacks, go as seconds with every timestamp multiplied (merged batches too)', async () => {
@@ -100,20 +100,20 @@ test('minutes and hours, which 2.x lacks, go as seconds with every timestamp mul
   await w.send(target({ precision: 'h' }), Buffer.from('m v=1 472222\n'));
   s = seen.at(-1)!;
   assert.deepEqual([s.url.searchParams.get('precision'), s.body], ['s', 'm v=1 1699999200\n']);
-  await w.close();
+  await w.destroy();
 });
 
 test('2.x error answers come back as 1.x\'s {"error"} with their status and Retry-After; other bodies as they are', async () => {
   const w = v2(base, 'nope');
   const nf = await w.send(target(), Buffer.from('m v=1 1\n'));
   assert.deepEqual([nf.status, nf.body], [404, '{"error":"bucket \\"nope\\" not found"}']);
-  await w.close();
+  await w.destroy();
   const busy = v2(base, 'busy');
   const a = await busy.send(target(), Buffer.from('m v=1 1\n'));
   assert.deepEqual([a.status, a.body, a.retryAfter], [429, '{"error":"slow down"}', '7']);
-  await busy.close();
+  await busy.destroy();
   const proxy = v2(base, 'proxy');
   const p = await proxy.send(target(), Buffer.from('m v=1 1\n'));
   assert.deepEqual([p.status, p.body], [502, '<html>bad gateway</html>']);
-  await proxy.close();
+  await proxy.destroy();
 });

@@ -52,7 +52,7 @@ test('query carries db, rp, precision; the client\'s u/p go as Basic auth; merge
   assert.equal(s.headers['content-length'], String(s.body.length));
   assert.equal(s.headers['transfer-encoding'], undefined);
   assert.equal(s.headers['authorization'], basic('alice', 'x&y'), "the client's u/p, not the configured Basic auth");
-  await w.close();
+  await w.destroy();
 });
 
 test('which credentials go, as InfluxDB 1.x would read the client\'s request', async () => {
@@ -71,7 +71,7 @@ test('which credentials go, as InfluxDB 1.x would read the client\'s request', a
     assert.equal(s.headers['authorization'], expected, name);
     assert.equal(s.url, '/write?db=d', name);
   }
-  await w.close();
+  await w.destroy();
 });
 
 test('a bare origin posts to /write; n precision is omitted; http-user/http-pass used when the client sent none', async () => {
@@ -82,7 +82,7 @@ test('a bare origin posts to /write; n precision is omitted; http-user/http-pass
   assert.equal(s.headers['authorization'], `Basic ${Buffer.from('relay:pw').toString('base64')}`);
   await w.send({ db: 'd', rp: '', precision: 'n', credentials: { authorization: 'Token abc' } }, Buffer.from('m v=1 1\n'));
   assert.equal(seen.at(-1)!.headers['authorization'], 'Token abc', 'the client\'s own credentials win');
-  await w.close();
+  await w.destroy();
 });
 
 test('error answers come back with body and Retry-After', async () => {
@@ -91,7 +91,7 @@ test('error answers come back with body and Retry-After', async () => {
   assert.equal(a.status, 404);
   assert.match(a.body, /database not found/);
   assert.equal(a.retryAfter, '3');
-  await w.close();
+  await w.destroy();
 });
 
 test('a refused connection rejects (the backend classifies it as retryable)', async () => {

@@ -10,6 +10,7 @@ import { validateCluster } from '../../../src/haproxy/load.js';
 import { renderConfig } from '../../../src/haproxy/render.js';
 import { SKIP_NO_HAPROXY, startHaproxy, withTempDir } from './haproxy-bin.js';
 import type { RunningHaproxy } from './haproxy-bin.js';
+import { eventually } from '../../helpers/eventually.js';
 
 interface Seen {
   readonly method: string;
@@ -80,15 +81,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function eventually(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting until ${what}`);
-}
-
 describe('generated haproxy.cfg in front of stub relays and databases', { skip: SKIP_NO_HAPROXY }, () => {
   const relays = [new StubRelay('relay-1'), new StubRelay('relay-2')];
   const dbs = [new StubDatabase('influxdb-a'), new StubDatabase('influxdb-b')];
@@ -145,10 +137,10 @@ describe('generated haproxy.cfg in front of stub relays and databases', { skip: 
         await done;
       }).catch(reject);
     });
-    await eventually('HAProxy answers /ping', async () => (await fetch(url('/ping'))).status === 204)
+    await eventually(async () => assert.ok((await fetch(url('/ping'))).status === 204, 'HAProxy answers /ping'), 8000)
       .catch((err: Error) => assert.fail(`${err.message}\nHAProxy said:\n${haproxy?.log() ?? ''}`));
-    for (const r of relays) await eventually(`${r.name} is in the write pool`, async () => (await serverStatus('writes', r.name)) === 'UP');
-    await eventually('both databases are fresh', async () => (await fresh('influxdb-a')) === 200 && (await fresh('influxdb-b')) === 200);
+    for (const r of relays) await eventually(async () => assert.ok((await serverStatus('writes', r.name)) === 'UP', `${r.name} is in the write pool`), 8000);
+    await eventually(async () => assert.ok((await fresh('influxdb-a')) === 200 && (await fresh('influxdb-b')) === 200, 'both databases are fresh'), 8000);
   });
 
   after(async () => {
@@ -247,7 +239,7 @@ describe('generated haproxy.cfg in front of stub relays and databases', { skip: 
   test('with no relay up, /ping and writes answer 503 in JSON with Retry-After; /ping is 204 again when one is back', async () => {
     for (const r of relays) r.health = 503;
     try {
-      await eventually('both relays leave the write pool', async () => (await serverStatus('writes', 'BACKEND')) === 'DOWN');
+      await eventually(async () => assert.ok((await serverStatus('writes', 'BACKEND')) === 'DOWN', 'both relays leave the write pool'), 8000);
       for (const path of ['/ping', '/ping?verbose=true']) {
         const ping = await fetch(url(path));
         assert.equal(ping.status, 503, path);
@@ -263,21 +255,21 @@ describe('generated haproxy.cfg in front of stub relays and databases', { skip: 
     } finally {
       for (const r of relays) r.health = 200;
     }
-    await eventually('/ping is 204 again', async () => (await fetch(url('/ping'))).status === 204);
+    await eventually(async () => assert.ok((await fetch(url('/ping'))).status === 204, '/ping is 204 again'), 8000);
   });
 
   test('a database that one relay reports as catching up leaves the read pool, and returns when caught up', async () => {
     relays[0]?.backendStatus.set('influxdb-a', 503);
     try {
-      await eventually('influxdb-a is stale', async () => (await fresh('influxdb-a')) === 503);
-      await eventually('influxdb-a leaves reads_fresh', async () => (await serverStatus('reads_fresh', 'influxdb-a')).startsWith('DOWN'));
+      await eventually(async () => assert.ok((await fresh('influxdb-a')) === 503, 'influxdb-a is stale'), 8000);
+      await eventually(async () => assert.ok((await serverStatus('reads_fresh', 'influxdb-a')).startsWith('DOWN'), 'influxdb-a leaves reads_fresh'), 8000);
       assert.equal(await fresh('influxdb-b'), 200);
       assert.deepEqual(await servedBy(6), ['influxdb-b']);
     } finally {
       relays[0]?.backendStatus.delete('influxdb-a');
     }
-    await eventually('influxdb-a is fresh again', async () => (await fresh('influxdb-a')) === 200);
-    await eventually('influxdb-a serves reads again', async () => (await servedBy(4)).length === 2);
+    await eventually(async () => assert.ok((await fresh('influxdb-a')) === 200, 'influxdb-a is fresh again'), 8000);
+    await eventually(async () => assert.ok((await servedBy(4)).length === 2, 'influxdb-a serves reads again'), 8000);
   });
 
   test('a relay that refuses writes leaves the write pool but its backlog still counts', async () => {
@@ -286,9 +278,9 @@ describe('generated haproxy.cfg in front of stub relays and databases', { skip: 
     r1.health = 503;
     r1.backendStatus.set('influxdb-a', 503);
     try {
-      await eventually('relay-1 leaves the write pool', async () => (await serverStatus('writes', 'relay-1')).startsWith('DOWN'));
-      await eventually('influxdb-a is stale', async () => (await fresh('influxdb-a')) === 503);
-      await eventually('influxdb-a leaves reads_fresh', async () => (await serverStatus('reads_fresh', 'influxdb-a')).startsWith('DOWN'));
+      await eventually(async () => assert.ok((await serverStatus('writes', 'relay-1')).startsWith('DOWN'), 'relay-1 leaves the write pool'), 8000);
+      await eventually(async () => assert.ok((await fresh('influxdb-a')) === 503, 'influxdb-a is stale'), 8000);
+      await eventually(async () => assert.ok((await serverStatus('reads_fresh', 'influxdb-a')).startsWith('DOWN'), 'influxdb-a leaves reads_fresh'), 8000);
       assert.equal(await serverStatus('relays_alive', 'relay-1'), 'UP', 'a relay answering 503 is still alive');
       const before = r1.seen.length;
       for (let i = 0; i < 4; i++) {
@@ -300,28 +292,28 @@ describe('generated haproxy.cfg in front of stub relays and databases', { skip: 
       r1.health = 200;
       r1.backendStatus.delete('influxdb-a');
     }
-    await eventually('influxdb-a is fresh again', async () => (await fresh('influxdb-a')) === 200);
-    await eventually('relay-1 is back in the write pool', async () => (await serverStatus('writes', 'relay-1')) === 'UP');
+    await eventually(async () => assert.ok((await fresh('influxdb-a')) === 200, 'influxdb-a is fresh again'), 8000);
+    await eventually(async () => assert.ok((await serverStatus('writes', 'relay-1')) === 'UP', 'relay-1 is back in the write pool'), 8000);
   });
 
   test('when no database is fresh, reads fall back to every database that answers', async () => {
     relays[1]?.backendStatus.set('influxdb-a', 503);
     relays[1]?.backendStatus.set('influxdb-b', 503);
     try {
-      await eventually('both are stale', async () => (await fresh('influxdb-a')) === 503 && (await fresh('influxdb-b')) === 503);
-      await eventually('reads_fresh is empty', async () => (await serverStatus('reads_fresh', 'BACKEND')) === 'DOWN');
+      await eventually(async () => assert.ok((await fresh('influxdb-a')) === 503 && (await fresh('influxdb-b')) === 503, 'both are stale'), 8000);
+      await eventually(async () => assert.ok((await serverStatus('reads_fresh', 'BACKEND')) === 'DOWN', 'reads_fresh is empty'), 8000);
       assert.deepEqual(await servedBy(4), ['influxdb-a', 'influxdb-b']);
     } finally {
       relays[1]?.backendStatus.clear();
     }
-    await eventually('both fresh again', async () => (await fresh('influxdb-a')) === 200 && (await fresh('influxdb-b')) === 200);
+    await eventually(async () => assert.ok((await fresh('influxdb-a')) === 200 && (await fresh('influxdb-b')) === 200, 'both fresh again'), 8000);
   });
 
   test('raw TCP line protocol reaches a relay TCP listener', async () => {
     const sock = net.connect(ports.tcp, '127.0.0.1');
     await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
     sock.end('cpu value=1 1700000000000000000\n');
-    await eventually('a relay got the line', async () => relays.some((r) => r.tcpBytes.join('').includes('cpu value=1 ')));
+    await eventually(async () => assert.ok(relays.some((r) => r.tcpBytes.join('').includes('cpu value=1 ')), 'a relay got the line'), 8000);
   });
 
   test('the stats page needs credentials; /metrics serves HAProxy\'s Prometheus metrics', async () => {

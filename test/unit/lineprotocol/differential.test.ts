@@ -1,6 +1,6 @@
 /**
  * The fast path must never change a verdict: scanLines is compared with a reference that sends every line through
- * the exact path (the port of InfluxDB's parser, itself checked against influxd 1.6.7 in scanner.test.ts), on
+ * the exact path (the port of InfluxDB's parser, whose verdicts scanner.test.ts tables), on
  * thousands of random bodies built from the tricky parts of line protocol and then mutated.
  */
 import assert from 'node:assert/strict';

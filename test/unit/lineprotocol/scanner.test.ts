@@ -1,6 +1,7 @@
 /**
- * Scanner behaviour, table-driven. Every verdict and reason below was checked against a real influxd 1.6.7
- * (POST /write of the same line), except where a test says it is our deliberate deviation (CRLF).
+ * Scanner behaviour, table-driven. The verdicts and reasons follow InfluxDB 1.x's parser (models/points.go, which
+ * exact-parser.ts ports); no test here runs an influxd, so a table row is our reading of that parser, and where a
+ * test says so, our deliberate deviation (CRLF).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { eventually } from '../../helpers/cluster.js';
+import { eventually } from '../../helpers/eventually.js';
 import { post, type HttpResponse } from '../../helpers/http.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { BodyBudget } from '../../../src/sources/body-budget.js';

@@ -10,6 +10,7 @@ import type { Batch, WriteTarget } from '../../../../src/batch.js';
 import type { Spool } from '../../../../src/queue/spool/spool.js';
 import { submit, testBackend } from '../../../helpers/backend-fixture.js';
 import { batch, openSpool, tempDir } from './spool-helpers.js';
+import { eventually } from '../../../helpers/eventually.js';
 
 class ScriptedWriter {
   readonly bodies: string[] = [];
@@ -26,11 +27,6 @@ function backend(spool: Spool, writer: ScriptedWriter): Backend {
   return testBackend(spool.queue('b'), writer);
 }
 
-const until = async (cond: () => boolean) => {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(cond(), 'condition not met in time');
-};
-
 /** The fan-out's sequence with a spool. */
 async function write(spool: Spool, b: Backend, x: Batch) {
   await spool.append(x);
@@ -46,7 +42,7 @@ describe('spool view under a real Backend', () => {
     let b = backend(spool, w);
     try {
       const pending = write(spool, b, batch('m v=1 1\n'));
-      await until(() => w.bodies.length >= 1);
+      await eventually(() => w.bodies.length >= 1);
       w.status = 204;
       assert.deepEqual(await pending, { kind: 'delivered' });
     } finally {
@@ -70,7 +66,7 @@ describe('spool view under a real Backend', () => {
     const w = new ScriptedWriter();
     const b = backend(spool, w);
     assert.deepEqual(await write(spool, b, batch('m v=3 3\n')), { kind: 'delivered' });
-    await until(() => spool.queue('b').length === 0);
+    await eventually(() => spool.queue('b').length === 0);
     assert.deepEqual(w.bodies, ['m v=1 1\nm v=2 2\nm v=3 3\n']);
     await b.destroy();
   });

@@ -3,13 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FsyncPolicy } from '../../../../src/config/enums.js';
 import { batch, drain, openSpool, tempDir, write } from './spool-helpers.js';
+import { eventually } from '../../../helpers/eventually.js';
 
 const both = ['a', 'b'];
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), what);
-}
-
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `m v=${i} ${i}\n`);
 
 describe('spool fsync policies', () => {
@@ -26,7 +22,7 @@ describe('spool fsync policies', () => {
         assert.ok(syncs < 200, `group commit: ${syncs} syncs for 200 appends`);
       }
       if (fsync === 'never') assert.equal(syncs, 0, 'no fdatasync before close');
-      if (fsync === 'interval') await until(() => spool.io.syncs >= 1, 'a background fdatasync follows the writes');
+      if (fsync === 'interval') await eventually(() => assert.ok(spool.io.syncs >= 1, 'a background fdatasync follows the writes'));
       await spool.close();
       spool = await openSpool(dir);
       assert.deepEqual(await drain(spool.queue('a'), 200), all);
@@ -44,7 +40,7 @@ describe('spool fsync policies', () => {
     const dir = await tempDir();
     const spool = await openSpool(dir, { fsync: 'interval', fsyncIntervalMs: 3_600_000 });
     await spool.append(batch('first v=1 1\n'));
-    await until(() => spool.io.syncs === 1, 'the first fdatasync after an idle period starts at once');
+    await eventually(() => assert.ok(spool.io.syncs === 1, 'the first fdatasync after an idle period starts at once'));
     await spool.append(batch('second v=1 1\n')); // the next fdatasync is an hour away
     assert.equal(spool.io.syncs, 1);
     await spool.close();

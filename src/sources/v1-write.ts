@@ -7,12 +7,10 @@ import type { Credentials } from '../batch.js';
 import { parseConsistency } from '../fanout.js';
 import { parsePrecision } from '../lineprotocol/precision.js';
 import { sendBackendAnswer, sendError } from './respond.js';
-import type { ParsedWrite, WriteDialect, WriteHandlerOptions } from './write-pipeline.js';
+import type { ParsedWrite, ClientDialect, WritePipelineOptions } from './write-pipeline.js';
 
-export type { WriteHandlerOptions } from './write-pipeline.js';
-
-export const v1WriteDialect: WriteDialect = {
-  parse(req: IncomingMessage, query: URLSearchParams, options: WriteHandlerOptions): ParsedWrite {
+export const v1Dialect: ClientDialect = {
+  parse(req: IncomingMessage, query: URLSearchParams, options: WritePipelineOptions): ParsedWrite {
     const db = query.get('db');
     if (!db) return { error: 'missing parameter: db' };
     const precision = parsePrecision(query.get('precision'));

@@ -1,5 +1,6 @@
 /**
- * How one write request looks to each kind of backend. A batch always carries a 1.x target (db, rp, precision,
+ * How one write request looks to each kind of backend (a BackendApi; the client side of the relay, how a client's
+ * request reads, is a ClientDialect: sources/write-pipeline.ts). A batch always carries a 1.x target (db, rp, precision,
  * the client's credentials); an API turns it into a path, an Authorization header and a body, and turns the
  * backend's error answer into 1.x's `{"error":"..."}`, the shape the outcome table, the logs and the clients read.
  *
@@ -16,7 +17,7 @@ import type { Credentials, WriteTarget } from '../batch.js';
 import type { Precision } from '../lineprotocol/precision.js';
 import { SECONDS_PER, timestampsToSeconds } from './retime.js';
 
-export interface WriteApi {
+export interface BackendApi {
   /** Request path and query for a target. */
   path(target: WriteTarget): string;
   authorization(target: WriteTarget): string | undefined;
@@ -33,7 +34,7 @@ export interface V2Settings {
   readonly token: string;
 }
 
-export function v1Api(url: URL, httpUser?: string, httpPass?: string): WriteApi {
+export function v1BackendApi(url: URL, httpUser?: string, httpPass?: string): BackendApi {
   // A bare origin (http://influxdb:8086) means InfluxDB's /write.
   const basePath = url.pathname === '' || url.pathname === '/' ? '/write' : url.pathname;
   // Query parameters in the location (e.g. a fixed consistency) are kept; the request's own are added.
@@ -59,7 +60,7 @@ export function v1Api(url: URL, httpUser?: string, httpPass?: string): WriteApi 
 /**
  * The Authorization header that makes a 1.x backend see the credentials it would have read from the client's own
  * request: u/p when both are non-empty (1.x reads them first), else the client's header; partial u/p alone go as
- * Basic too (1.x would refuse them either way); the configured credentials only when the client sent none.
+ * Basic too (1.x would reject them either way); the configured credentials only when the client sent none.
  */
 function v1Authorization(c: Credentials, defaultAuth: string | undefined): string | undefined {
   if (c.u && c.p) return basicAuth(c.u, c.p);
@@ -75,7 +76,7 @@ function basicAuth(user: string, pass: string): string {
 /** The 2.x precision a batch is sent in: m and h go as seconds (their timestamps rewritten). */
 const V2_PRECISION: Readonly<Record<Precision, string>> = { n: 'ns', u: 'us', ms: 'ms', s: 's', m: 's', h: 's' };
 
-export function v2Api(url: URL, settings: V2Settings): WriteApi {
+export function v2BackendApi(url: URL, settings: V2Settings): BackendApi {
   const basePath = url.pathname === '' || url.pathname === '/' ? '/api/v2/write' : url.pathname;
   const baseQuery = url.searchParams;
   const authorization = `Token ${settings.token}`;
@@ -98,7 +99,7 @@ export function v2Api(url: URL, settings: V2Settings): WriteApi {
 }
 
 /** `{"code":"unauthorized","message":"unauthorized access"}` → `{"error":"unauthorized access"}`; anything else as is. */
-export function v2ErrorAsV1(text: string): string {
+function v2ErrorAsV1(text: string): string {
   try {
     const json: unknown = JSON.parse(text);
     if (json && typeof json === 'object' && 'message' in json && typeof json.message === 'string') {
