@@ -68,7 +68,7 @@ export class FanOut {
       // Checking and taking happen in one tick: nothing slips between.
       const full = this.backends.filter((b) => !b.fits(batch.body.length));
       if (full.length > 0) {
-        for (const b of full) b.refused(batch.body.length);
+        for (const b of full) b.markFull(batch.body.length);
         return unavailable(`write not accepted: queue full for ${full.map((b) => b.name).join(', ')}; nothing was queued, retry later`);
       }
     }

@@ -145,8 +145,8 @@ export class Backend {
   }
 
   /** Remembers a batch refused for want of room: the backend reports full until that much is free. */
-  refused(bytes: number): void {
-    this.room.refused(bytes);
+  markFull(bytes: number): void {
+    this.room.markFull(bytes);
   }
 
   /** Takes the batch into this backend's queue; the ticket tells its client what became of it. */

@@ -39,7 +39,7 @@ export class Room {
   }
 
   /** Remembers a batch refused for want of room (reject): the backend reports full until that much is free. */
-  refused(bytes: number): void {
+  markFull(bytes: number): void {
     this.neededRoom = Math.max(this.neededRoom, bytes);
   }
 

@@ -20,15 +20,9 @@
  * - Cursors advance on ack (over the acked prefix; out-of-order acks wait for the ones before) and are persisted
  *   lazily, once a second and at close: after a crash a backend may get again what it had delivered in the last
  *   second. That is at-least-once, and harmless: rewriting a point with the same timestamp is idempotent in InfluxDB.
- * - fsync (when append resolves, hence when the client gets its 204):
- *     always    after the record is written and fdatasync'ed. Group commit: one fdatasync per write group, and the
- *               appends that arrive meanwhile form the next group. Survives a power cut.
- *     interval  after the record is written; a background fdatasync follows at most once per fsyncIntervalMs (at
- *               once after an idle period). Survives a process crash (kill -9, OOM); a power cut can take about the
- *               last interval of acknowledged writes. Waiting for that fdatasync would add up to an interval to
- *               every write and cap a client that sends one request at a time at 1/interval requests per second.
- *     never     after the record is written; the kernel flushes when it likes. Survives a process crash.
- *   Writes are large sequential writev calls (a group of records at once), one fd per segment.
+ * - fsync: when append resolves (hence when the client gets its 204) follows the `fsync` policy, whose meaning is
+ *   documented once, with the key, in src/config/schema.ts. Writes are large sequential writev calls (a group of
+ *   records at once), one fd per segment.
  * - Failure: a failed write (or fdatasync under 'always') rolls the uncommitted tail back and rejects those appends
  *   with SpoolError (the client gets a 503 and may retry); the relay never crashes on a disk error.
  * - Disk full: nothing the spool does to make progress needs new space. Cursors are overwritten in place

@@ -101,7 +101,7 @@ describe('Backend', () => {
     const b = make(w, {}, one.body.length);
     assert.equal((await submit(b, one)).kind, 'queued');
     assert.equal(b.fits(one.body.length), false);
-    b.refused(one.body.length);
+    b.markFull(one.body.length);
     assert.equal(b.health().queueBatches, 1);
     assert.equal(b.acceptingWrites, false);
     await b.destroy();
@@ -116,7 +116,7 @@ describe('Backend', () => {
     await submit(b, small);
     assert.equal(b.acceptingWrites, true, '100 bytes free: room for small batches');
     assert.equal(b.fits(big.body.length), false);
-    b.refused(big.body.length);
+    b.markFull(big.body.length);
     assert.equal(b.acceptingWrites, false, 'the refused batch still would not fit');
     await b.destroy();
   });
