@@ -13,23 +13,15 @@ import type { RelayMetrics } from '../telemetry/metrics.js';
 import type { DeadLetterSink } from './dead-letters.js';
 import { Deliveries, type Fate } from './deliveries.js';
 import { Room } from './room.js';
-import { Sender, type BackendState } from './sender.js';
+import { Sender, type BackendState, type SenderOptions } from './sender.js';
 import type { Writer } from './writer.js';
 
 export type { Fate } from './deliveries.js';
 export type { BackendState } from './sender.js';
 
-export interface BackendOptions {
-  readonly name: string;
+export interface BackendOptions extends SenderOptions {
   /** For /health (credentials redacted). */
   readonly location: string;
-  /** false: no queue to retry from; a write is tried once (buffer-size-mb = 0). */
-  readonly retry: boolean;
-  readonly maxBatchBytes: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly deadLetterAfterMs: number;
-  readonly maxInFlight: number;
   readonly whenFull: WhenFull;
 }
 
@@ -62,7 +54,7 @@ export interface BackendDeps {
   readonly deadLetters?: DeadLetterSink;
   readonly missed?: MissedWindowSink;
   /** The HTTP side: from-config builds it from the output (v1 or v2 API, TLS); tests inject a scripted one. */
-  readonly writer: Pick<Writer, 'send' | 'destroy'>;
+  readonly writer: Pick<Writer, 'send' | 'close' | 'destroy'>;
 }
 
 /** A batch admitted to one backend, as the client's answer sees it. */
@@ -82,14 +74,14 @@ export class Backend {
   private readonly room: Room;
   private readonly sender: Sender;
   private readonly deliveries = new Deliveries();
-  private readonly writer: Pick<Writer, 'send' | 'destroy'>;
+  private writer: BackendDeps['writer'];
   private readonly log: Logger;
   private readonly throttle = new LogThrottle();
   private closing = false;
   private readonly m;
 
   constructor(
-    private readonly options: BackendOptions,
+    private options: BackendOptions,
     private readonly deps: BackendDeps,
   ) {
     this.name = options.name;
@@ -162,6 +154,19 @@ export class Backend {
       ...(this.options.retry ? { late: { kind: 'queued', reason: 'in-flight' } as const } : {}),
       cancel: () => this.deliveries.forget(batch),
     };
+  }
+
+  /**
+   * A reload changed this output: new options and writer apply to the next requests; the queue and what it holds
+   * stay. The old writer is closed once its requests in flight are done (undici's close waits for them).
+   */
+  reconfigure(options: BackendOptions, writer: BackendDeps['writer'], capacityBytes?: number): void {
+    const old = this.writer;
+    this.options = options;
+    this.writer = writer;
+    this.room.reconfigure(options.whenFull, capacityBytes);
+    this.sender.reconfigure(options, writer);
+    if (old !== writer) void old.close().catch(() => undefined);
   }
 
   /** Resolves once the queue has room again (at once if it has): how a streaming source applies backpressure. */

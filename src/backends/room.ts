@@ -28,7 +28,7 @@ export class Room {
 
   constructor(
     private readonly queue: BatchQueue,
-    private readonly whenFull: WhenFull,
+    private whenFull: WhenFull,
     private readonly onDropped: (batches: readonly Batch[], reason: 'queue-full') => void,
   ) {}
 
@@ -67,6 +67,13 @@ export class Room {
   waitForRoom(): Promise<void> {
     if (this.accepting || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** A reload: a new policy, and for a memory queue a new bound (a smaller one drops nothing: it fills up less). */
+  reconfigure(whenFull: WhenFull, capacityBytes: number | undefined): void {
+    this.whenFull = whenFull;
+    if (capacityBytes !== undefined && isOfferQueue(this.queue)) this.queue.resize(capacityBytes);
+    this.changed();
   }
 
   /** The queue shrank: forget a refusal that now fits, wake the sources waiting for room. */

@@ -119,6 +119,11 @@ export class Writer {
     }
   }
 
+  /** Lets the requests in flight finish, then closes the connections (a reload replacing this writer). */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
   /** Aborts in-flight requests and closes the connections. */
   destroy(): Promise<void> {
     return this.pool.destroy();

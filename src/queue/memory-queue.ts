@@ -16,7 +16,15 @@ export class MemoryQueue implements OfferQueue {
   private held = 0;
   private leased = 0;
 
-  constructor(readonly capacityBytes: number) {}
+  constructor(private capacity: number) {}
+
+  get capacityBytes(): number {
+    return this.capacity;
+  }
+
+  resize(capacityBytes: number): void {
+    this.capacity = capacityBytes;
+  }
 
   get bytes(): number {
     return this.heldBytes;
@@ -33,7 +41,7 @@ export class MemoryQueue implements OfferQueue {
   }
 
   offer(batch: Batch): OfferResult {
-    if (this.heldBytes + batch.body.length > this.capacityBytes) return 'full';
+    if (this.heldBytes + batch.body.length > this.capacity) return 'full';
     this.entries.push({ batch, state: PENDING });
     this.heldBytes += batch.body.length;
     this.held++;

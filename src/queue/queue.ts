@@ -53,6 +53,8 @@ export interface OfferQueue extends BatchQueue {
   evictOldest(bytes: number): Batch[];
   /** The relay stops for good: the queue empties itself and returns what it held, to be recorded as missed. */
   abandon(): Batch[];
+  /** A new bound (a reload); what is held stays even when over it. */
+  resize(capacityBytes: number): void;
 }
 
 /**
