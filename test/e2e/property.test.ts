@@ -22,7 +22,7 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { scrape, total } from '../bench/scrape.js';
 import { trackDir, untrackDir } from '../helpers/children.js';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { get, post } from '../helpers/http.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/ports.js';

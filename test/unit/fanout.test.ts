@@ -77,9 +77,9 @@ describe('FanOut.write: all or nothing', () => {
 
 describe('FanOut.write: the answer deadline', () => {
   test('a hung backend does not hold the client past answer-timeout; a prompt 4xx still reaches it', async () => {
-    const hang = { send: () => new Promise<never>(() => undefined), destroy: async () => {} };
+    const hang = { send: () => new Promise<never>(() => undefined), close: async () => {}, destroy: async () => {} };
     let status = 204;
-    const prompt = { send: async () => ({ status, body: status === 204 ? '' : '{"error":"database not found"}', retryAfter: undefined }), destroy: async () => {} };
+    const prompt = { send: async () => ({ status, body: status === 204 ? '' : '{"error":"database not found"}', retryAfter: undefined }), close: async () => {}, destroy: async () => {} };
     const hung = testBackend(new MemoryQueue(1 << 20), hang, { name: 'hung' });
     const fine = testBackend(new MemoryQueue(1 << 20), prompt, { name: 'fine' });
     const fanout = new FanOut([fine, hung], 100);
