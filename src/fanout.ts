@@ -14,15 +14,21 @@ import type { Journal, JournalHealth } from './queue/queue.js';
 export { decide, parseConsistency, requiredDeliveries, type Consistency, type FanOutResult } from './answer.js';
 
 export class FanOut {
-  private readonly names: readonly string[];
+  private names: readonly string[];
 
   constructor(
-    private readonly backends: readonly Backend[],
+    private backends: readonly Backend[],
     /** How long a client waits for backends still in flight before they count as queued (answer-timeout). */
-    private readonly answerTimeoutMs: number,
+    public answerTimeoutMs: number,
     /** With a journal (the spool), a batch is on disk before any backend takes it; nothing else acknowledges it. */
     private readonly journal?: Journal,
   ) {
+    this.names = backends.map((b) => b.name);
+  }
+
+  /** A reload changed the outputs: later writes go to these backends (a write already admitted keeps its own). */
+  setBackends(backends: readonly Backend[]): void {
+    this.backends = backends;
     this.names = backends.map((b) => b.name);
   }
 
@@ -50,13 +56,16 @@ export class FanOut {
   }
 
   async write(batch: Batch, level: Consistency): Promise<FanOutResult> {
-    const admitted = await this.admit(batch, level !== 'any');
+    // One set of backends per write, even when a reload changes them while the spool appends.
+    const backends = this.backends;
+    const names = this.names;
+    const admitted = await this.admit(backends, batch, level !== 'any');
     if (!Array.isArray(admitted)) return admitted;
-    return answer(this.names, admitted, level, this.answerTimeoutMs);
+    return answer(names, admitted, level, this.answerTimeoutMs);
   }
 
   /** Every backend takes the batch, or none does (the refusal says why). */
-  private async admit(batch: Batch, untilDelivered: boolean): Promise<Ticket[] | FanOutResult> {
+  private async admit(backends: readonly Backend[], batch: Batch, untilDelivered: boolean): Promise<Ticket[] | FanOutResult> {
     if (this.journal) {
       try {
         await this.journal.append(batch);
@@ -66,12 +75,12 @@ export class FanOut {
       }
     } else {
       // Checking and taking happen in one tick: nothing slips between.
-      const full = this.backends.filter((b) => !b.fits(batch.body.length));
+      const full = backends.filter((b) => !b.fits(batch.body.length));
       if (full.length > 0) {
         for (const b of full) b.markFull(batch.body.length);
         return unavailable(`write not accepted: queue full for ${full.map((b) => b.name).join(', ')}; nothing was queued, retry later`);
       }
     }
-    return this.backends.map((b) => b.take(batch, untilDelivered));
+    return backends.map((b) => b.take(batch, untilDelivered));
   }
 }

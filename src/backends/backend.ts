@@ -227,6 +227,15 @@ export class Backend {
     return this.destroy();
   }
 
+  /**
+   * A reload removed this output: it takes no new batches from the fan-out (which no longer lists it) but keeps
+   * delivering what it holds until empty or the deadline, then stops. Writes admitted just before keep their answer.
+   */
+  async retire(deadlineMs: number): Promise<{ batches: number; bytes: number }> {
+    await this.sender.drain(deadlineMs);
+    return this.destroy();
+  }
+
   /** Aborts everything now. What a memory queue still holds is recorded as missed. Idempotent. */
   async destroy(): Promise<{ batches: number; bytes: number }> {
     this.closing = true;

@@ -116,6 +116,11 @@ export async function readCursor(dir: string, backend: string): Promise<CursorRe
  * Persists a backend's cursor by overwriting the older slot in place: no new disk space needed, so it works on a
  * full disk. Only the first write of a backend creates the file (and needs space; it is retried at the next call).
  */
+/** A backend removed by a reload: its cursor no longer holds segments back. */
+export async function removeCursor(dir: string, backend: string): Promise<void> {
+  await unlink(join(dir, cursorName(backend))).catch(() => undefined);
+}
+
 export async function writeCursor(dir: string, backend: string, pos: number, durable: boolean): Promise<void> {
   const path = join(dir, cursorName(backend));
   let fh;

@@ -50,7 +50,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Batch } from '../../batch.js';
 import { createLogger, LogThrottle, type Logger } from '../../telemetry/logger.js';
 import { SpoolError, SpoolFullError } from './errors.js';
-import { probeSpace, writeCursor } from './files.js';
+import { probeSpace, removeCursor, writeCursor } from './files.js';
 import { DirLock } from './lock.js';
 import { encodeHead, RecordTooLargeError } from './record.js';
 import { recover } from './recovery.js';
@@ -130,6 +130,7 @@ const PROBE_MAX_BYTES = 8 * MiB;
 
 export class Spool {
   private readonly views = new Map<string, SpoolView>();
+  private readonly memoryBytes: number;
   private readonly persisted = new Map<string, number>();
   private readonly throttle = new LogThrottle();
   private readonly log: SegmentLog;
@@ -210,21 +211,51 @@ export class Spool {
       recovered.segments,
       recovered.end,
     );
-    for (const name of opts.backends) {
-      const initial = recovered.views.get(name)!;
-      const view = new SpoolView(
-        {
-          name,
-          capacityBytes: opts.maxBytesPerBackend,
-          memoryBytes,
-          log: this.log,
-          logger,
-          onLost: (points, _records, _why, sinceMs) => opts.onDrop?.(name, points, 'spool-lost', sinceMs),
-        },
-        initial,
-      );
-      this.views.set(name, view);
+    this.memoryBytes = memoryBytes;
+    for (const name of opts.backends) this.views.set(name, this.makeView(name, recovered.views.get(name)!));
+  }
+
+  private makeView(name: string, initial: ConstructorParameters<typeof SpoolView>[1]): SpoolView {
+    return new SpoolView(
+      {
+        name,
+        capacityBytes: this.opts.maxBytesPerBackend,
+        memoryBytes: this.memoryBytes,
+        log: this.log,
+        logger: this.logger,
+        onLost: (points, _records, _why, sinceMs) => this.opts.onDrop?.(name, points, 'spool-lost', sinceMs),
+      },
+      initial,
+    );
+  }
+
+  /**
+   * A reload added an output: its view starts at the log's end, so it gets what is appended from now on (what came
+   * before, it never had: the relay records that as missed). Its cursor is written at the next checkpoint.
+   */
+  addBackend(name: string): SpoolQueue {
+    let v = this.views.get(name);
+    if (!v) {
+      v = this.makeView(name, { entries: [], spans: [], end: this.log.end });
+      this.views.set(name, v);
     }
+    return v;
+  }
+
+  /**
+   * A reload removed an output (after its backend drained what it could): its view and cursor go, so the log is no
+   * longer kept for it. Returns what it still held, for the relay to record as missed.
+   */
+  async removeBackend(name: string): Promise<{ records: number; points: number; oldestReceivedAt?: number }> {
+    const v = this.views.get(name);
+    if (!v) return { records: 0, points: 0 };
+    const oldest = v.oldestReceivedAt();
+    const left = { records: v.length, points: v.points, ...(oldest !== undefined ? { oldestReceivedAt: oldest } : {}) };
+    v.close();
+    this.views.delete(name);
+    this.persisted.delete(name);
+    await removeCursor(this.opts.dir, name);
+    return left;
   }
 
   /**

@@ -115,6 +115,14 @@ export class SpoolView implements SpoolQueue {
   get pending(): number {
     return this.pendingCount + this.diskRecords;
   }
+  /** Points held, in memory or on disk (counted when asked: only a reload removing this backend asks). */
+  get points(): number {
+    let n = 0;
+    for (const e of this.entries.live()) if (e.state !== DONE) n += e.batch.points;
+    for (const s of this.spans) n += s.points;
+    return n;
+  }
+
   get catchingUp(): boolean {
     return this.spans.length > 0;
   }
