@@ -48,3 +48,8 @@ export function seedFrom(envVar: string): number {
   }
   return Math.floor(Math.random() * 2 ** 32) >>> 0;
 }
+
+/** The same generator as a bare `(n) => integer in [0, n)`, for tests that need nothing more. */
+export function prng(seed: number): (n: number) => number {
+  return rng(seed).int;
+}

@@ -9,6 +9,7 @@ import { exactBlockEnd, exactParse, exactResult } from '../../../src/lineprotoco
 import { PRECISIONS } from '../../../src/lineprotocol/precision.js';
 import type { Precision } from '../../../src/lineprotocol/precision.js';
 import { scanLines } from '../../../src/lineprotocol/scanner.js';
+import { prng } from '../../helpers/prng.js';
 import type { LineError, ScanOptions } from '../../../src/lineprotocol/scanner.js';
 
 const LF = 0x0a;
@@ -46,17 +47,6 @@ function reference(input: Buffer, opts: ScanOptions): { body: Buffer; points: nu
     pos = blockEnd + 1;
   }
   return { body: Buffer.concat(parts), points, stamped, errors };
-}
-
-/** mulberry32: deterministic, so a failure names a reproducible seed. */
-function prng(seed: number): (n: number) => number {
-  let s = seed;
-  return (n) => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
 }
 
 const NAMES = ['cpu', 'm', 'é', 'a\\ b', 'a\\,b', 'x=y', '"q"', 'm\\\\', '\\ m', '日本'];

@@ -1,13 +1,13 @@
 /**
- * Scanner behaviour, table-driven. The verdicts and reasons follow InfluxDB 1.x's parser (models/points.go, which
- * exact-parser.ts ports); no test here runs an influxd, so a table row is our reading of that parser, and where a
- * test says so, our deliberate deviation (CRLF).
+ * Scanner behaviour, table-driven. The tables of lines and InfluxDB's reasons are in scanner-cases.ts, which
+ * test/integration/scanner-verdicts.test.ts checks against a real influxd 1.6.7; the deliberate deviation (CRLF) and
+ * the opt-in unsigned integers (off in influxd 1.x) are checked here only.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { describeParseErrors, scanLines } from '../../../src/lineprotocol/scanner.js';
 import type { ScanOptions, ScanResult } from '../../../src/lineprotocol/scanner.js';
-import type { Precision } from '../../../src/lineprotocol/precision.js';
+import { INVALID_LINES, TIME_OUTSIDE_RANGE, TIMESTAMP_LIMITS, VALID_LINES } from './scanner-cases.js';
 
 const STAMP = '1234';
 
@@ -35,78 +35,7 @@ function assertRejected(line: string, reason: string, opts: Partial<ScanOptions>
 }
 
 describe('valid lines pass through byte for byte', () => {
-  const groups: Record<string, string[]> = {
-    'measurement escapes': [
-      'cpu\\,x v=1 1',
-      'cpu\\ x v=1 1',
-      'c=pu v=1 1', // '=' needs no escape in a measurement
-      '"cpu" v=1 1',
-      '\\,cpu v=1 1',
-    ],
-    'tags and tag escapes': [
-      'm,t=v v=1 1',
-      'm,a=1,b=2,c=3 v=1 1',
-      'm,c=1,a=2,b=3 v=1 1', // unsorted is fine
-      'm,t\\,k=v v=1 1',
-      'm,t\\ k=v v=1 1',
-      'm,t\\=k=v v=1 1',
-      'm,t=v\\,1 v=1 1',
-      'm,t=v\\ 1 v=1 1',
-      'm,t=v\\=1 v=1 1',
-      'm,t==x v=1 1', // InfluxDB only checks a tag value's first byte for ',' and ' '
-      'm,t=a\\\\ b v=1 1', // a byte after a backslash is escaped, even a backslash's
-      'm,a\\ b=1,a\\,b=2 v=1 1', // keys differ as escaped bytes
-    ],
-    'field keys': ['m f\\ k=1 1', 'm f\\,k=1 1', 'm f\\=k=1 1', 'm "f"=1 1', 'm é=1 1'],
-    floats: [
-      'm v=1 1',
-      'm v=-1 1',
-      'm v=1.5 1',
-      'm v=-1.5 1',
-      'm v=.5 1',
-      'm v=-.5 1',
-      'm v=1. 1',
-      'm v=0 1',
-      'm v=1e5 1',
-      'm v=1E5 1',
-      'm v=1e+5 1',
-      'm v=1e-5 1',
-      'm v=-1.5E-10 1',
-      'm v=1.e5 1',
-      'm v=1.7976931348623157e308 1',
-      'm v=1.7976931348623158e308 1', // rounds to MaxFloat64
-      'm v=1e-400 1', // underflow is no error
-      `m v=${'9'.repeat(308)} 1`,
-      `m v=-${'1'.repeat(309)} 1`, // 1.1e308 still fits
-      `m v=0.${'0'.repeat(400)}1 1`,
-      'm v=00012.5 1',
-    ],
-    integers: [
-      'm v=1i 1',
-      'm v=-1i 1',
-      'm v=0i 1',
-      'm v=9223372036854775807i 1',
-      'm v=-9223372036854775808i 1',
-      'm v=0009223372036854775807i 1',
-    ],
-    booleans: ['m a=t,b=T,c=true,d=True,e=TRUE 1', 'm a=f,b=F,c=false,d=False,e=FALSE 1'],
-    strings: [
-      'm s="" 1',
-      'm s="a" 1',
-      'm s="a\\"b" 1',
-      'm s="a\\\\" 1',
-      'm s="a,b c=d" 1',
-      'm s="é ✓ 日本" 1',
-      'm s="a\nb" 1', // a newline inside a string is part of the line
-      'm s="x"y 1', // InfluxDB accepts bytes after the closing quote up to the next separator
-      'm s="\\n" 1',
-    ],
-    'mixed fields': ['m a=1,b=2i,c="s",d=t,e=-1.5e3 1', 'cpu,host=server01,region=us-west usage_idle=84.0,usage_steal=0i 1700000000000000000'],
-    unicode: ['日本,地域=東京 温度=21.5,説明="晴れ" 1', 'm\\ é,tàg=väl fîeld="ünîcøde" 1', '🚀,🏷=🔖 📈=1 1'],
-    timestamps: ['m v=1 0', 'm v=1 -1', 'm v=1 -0', 'm v=1 9223372036854775806', 'm v=1 -9223372036854775806', 'm v=1 0000000000000000000000001'],
-    'whitespace InfluxDB tolerates': ['m  v=1 1', 'm v=1  1', 'm v=1 \t1', 'm v=1 1  ', 'm \tv=1 1'],
-  };
-  for (const [group, lines] of Object.entries(groups)) {
+  for (const [group, lines] of Object.entries(VALID_LINES)) {
     describe(group, () => {
       for (const line of lines) test(JSON.stringify(line), () => assertPassesThrough(line));
     });
@@ -114,81 +43,7 @@ describe('valid lines pass through byte for byte', () => {
 });
 
 describe('invalid lines are reported with InfluxDB’s reason', () => {
-  const table: Array<[string, string]> = [
-    ['m', 'missing fields'],
-    ['m ', 'invalid field format'],
-    [',m v=1', 'missing measurement'],
-    ['m, v=1', 'missing tag key'],
-    ['m,=v v=1', 'missing tag key'],
-    ['m,t v=1', 'missing tag value'],
-    ['m,t= v=1', 'missing tag value'],
-    ['m,t=a', 'missing fields'],
-    ['m,t=a=b v=1', 'invalid tag format'],
-    ['m,a=1,a=2 v=1', 'duplicate tags'],
-    ['m,b=1,a=2,b=3 v=1', 'duplicate tags'],
-    ['m,a\\ b=1,a\\ b=2 v=1', 'duplicate tags'],
-    ['m =1', 'missing field key'],
-    ['m v=', 'missing field value'],
-    ['m v=,w=1', 'missing field value'],
-    ['m v= 1', 'missing field value'],
-    ['m v=1,=2', 'missing field key'],
-    ['m v=1,w', 'invalid field format'],
-    ['m v=1,,w=2', 'invalid field format'],
-    ['m v=1, w=2', 'invalid field format'],
-    ['m v="abc', 'unbalanced quotes'],
-    ['m v="a\\"', 'unbalanced quotes'],
-    ['m v=tru', 'invalid boolean'],
-    ['m v=truE', 'invalid boolean'],
-    ['m v=tRUE', 'invalid boolean'],
-    ['m v=ti', 'invalid boolean'],
-    ['m v=+1', 'invalid boolean'],
-    ['m v=Inf', 'invalid boolean'],
-    ['m v=e5', 'invalid boolean'],
-    ['m v=no', 'invalid number'],
-    ['m v=NaN', 'invalid number'],
-    ['m v=-', 'invalid number'],
-    ['m v=-,w=1', 'invalid number'],
-    ['m v=--5', 'invalid number'],
-    ['m v=1-5', 'invalid number'],
-    ['m v=1.1.1', 'invalid number'],
-    ['m v=1.5i', 'invalid number'],
-    ['m v=1e5i', 'invalid number'],
-    ['m v=-i', 'invalid number'],
-    ['m v=1i9', 'invalid number'],
-    ['m v=1\\,w=2', 'invalid number'],
-    ['m v=1\t', 'invalid number'],
-    ['m v=1u', 'invalid number'], // unsigned is off in InfluxDB 1.x
-    ['m v=1e400', 'invalid float'],
-    ['m v=1.8e308', 'invalid float'],
-    ['m v=1.7976931348623159e308', 'invalid float'],
-    ['m v=1e', 'invalid float'],
-    ['m v=.e5', 'invalid float'],
-    ['m v=-e5', 'invalid float'],
-    ['m v=1e5.5', 'invalid float'],
-    [`m v=${'1'.repeat(400)}`, 'invalid float'],
-    [
-      'm v=9223372036854775808i',
-      'unable to parse integer 9223372036854775808: strconv.ParseInt: parsing "9223372036854775808": value out of range',
-    ],
-    [
-      'm v=-9223372036854775809i',
-      'unable to parse integer -9223372036854775809: strconv.ParseInt: parsing "-9223372036854775809": value out of range',
-    ],
-    ['m v=1 1x', 'bad timestamp'],
-    ['m v=1 ,w=2', 'bad timestamp'],
-    ['m v=1 123\t', 'bad timestamp'],
-    ['m v=1 123 x', 'point is invalid'],
-    ['m v=1 1 1', 'point is invalid'],
-    ['m v=1 -', 'strconv.ParseInt: parsing "-": invalid syntax'],
-    ['m v=1 99999999999999999999', 'strconv.ParseInt: parsing "99999999999999999999": value out of range'],
-    ['m v=1 9223372036854775807', 'time outside range -9223372036854775806 - 9223372036854775806'],
-    ['m v=1 -9223372036854775807', 'time outside range -9223372036854775806 - 9223372036854775806'],
-    ['m a\\\\=1 1', 'invalid value: field-key=a\\\\=1'],
-    [`m ${'k'.repeat(70000)}=1`, 'max key length exceeded: 70005 > 65535'],
-    [`m${'x'.repeat(65536)} v=1`, 'max key length exceeded: 65537 > 65535'],
-    ['m v=1\r 1', 'invalid number'], // a CR is only dropped at the line's end
-  ];
-  for (const [line, reason] of table) {
+  for (const [line, reason] of INVALID_LINES) {
     test(`${JSON.stringify(line.length > 60 ? line.slice(0, 60) + '…' : line)} → ${reason}`, () => {
       if (line.length > 1024) {
         const r = scan(line + '\n');
@@ -201,20 +56,11 @@ describe('invalid lines are reported with InfluxDB’s reason', () => {
 });
 
 describe('timestamp range per precision', () => {
-  // The largest |t| whose t × multiplier stays within ±(2^63 - 2) ns; one more is out of range.
-  const limits: Array<[Precision, string, string]> = [
-    ['n', '9223372036854775806', '9223372036854775807'],
-    ['u', '9223372036854775', '9223372036854776'],
-    ['ms', '9223372036854', '9223372036855'],
-    ['s', '9223372036', '9223372037'],
-    ['m', '153722867', '153722868'],
-    ['h', '2562047', '2562048'],
-  ];
-  for (const [precision, max, over] of limits) {
+  for (const [precision, max, over] of TIMESTAMP_LIMITS) {
     test(`${precision}: ±${max} valid, ±${over} out of range`, () => {
       for (const sign of ['', '-']) {
         assertPassesThrough(`m v=1 ${sign}${max}`, { precision });
-        assertRejected(`m v=1 ${sign}${over}`, 'time outside range -9223372036854775806 - 9223372036854775806', { precision });
+        assertRejected(`m v=1 ${sign}${over}`, TIME_OUTSIDE_RANGE, { precision });
       }
     });
   }
