@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Entry point: argv → config → relay.start(); SIGTERM/SIGINT → graceful close → exit 0. SIGHUP is logged and
- * ignored (Node's default would kill the process, and with memory queues lose what they hold): no hot reload yet.
+ * Entry point: argv → config → relay.start(); SIGTERM/SIGINT → graceful close → exit 0; SIGHUP → re-read the config
+ * file and reload it (an invalid file is refused and logged; the running config is kept).
  * Exit codes: 0 ok, 1 runtime failure (e.g. a port in use), 2 usage or config error.
  */
 import { ConfigError } from './config/errors.js';
@@ -65,17 +65,26 @@ async function runOrCheck(args: MainArgs): Promise<number> {
   }
 
   const logger = createLogger((args.logLevel ?? config.logLevel) as LogLevel);
-  // Installed before start(): a SIGHUP during startup must not kill the relay either.
-  process.on('SIGHUP', () => {
-    logger.warn({ signal: 'SIGHUP' }, 'config reload is not supported yet: restart the relay to apply config changes');
-  });
   const relay = new Relay(config, logger);
+  const file = args.config!;
+  // Loading throws a ConfigError naming the key path; the caller keeps the running config.
+  relay.reloadFromFile = async () => relay.reload(loadConfigFile(file));
+  let started = false;
+  // Installed before start(): a SIGHUP during startup must not kill the relay either (Node's default would).
+  process.on('SIGHUP', () => {
+    if (!started) return void logger.warn({ signal: 'SIGHUP' }, 'still starting: reload ignored, send it again');
+    relay.reloadFromFile!().catch((err: unknown) => {
+      const reason = err instanceof ConfigError ? err.message : (err as Error).message;
+      logger.error({ signal: 'SIGHUP', config: file, error: reason }, 'reload refused: the running config is kept');
+    });
+  });
   try {
     await relay.start();
   } catch (err) {
     logger.fatal({ err }, 'could not start');
     return 1;
   }
+  started = true;
   logger.info({ version: VERSION, config: args.config }, 'relay started');
 
   return new Promise<number>((resolve) => {

@@ -1,14 +1,20 @@
 /**
- * Composition root: wires sources → fan-out → backends from the config, and owns the order of start and stop.
+ * Composition root: wires sources → fan-out → backends from the config, and owns the order of start, reload and stop.
  * Each listener has its own backends (as in influxdb-relay): a backend named in two listeners is two queues.
  * With `spool-dir`, each listener also has its own spool (one on-disk log, one cursor per backend); it is opened
  * first, so that backends start by replaying what they had not delivered before a crash or restart.
+ *
+ * Reload (SIGHUP, POST /-/reload) applies a new config without a restart; the rules are in docs/operations.md:
+ * listeners added or removed; a listener whose own settings changed is restarted (rebinding only then); outputs
+ * added start empty and are recorded as missing everything before now; outputs removed drain and stop; outputs
+ * changed keep their queue and take new options. Keys that shape the process (spool-dir, scan-threads, ...) need a
+ * restart: a reload says so and keeps the running values.
  */
 import path from 'node:path';
-import type { Backend } from './backends/backend.js';
-import { backendFromConfig } from './backends/from-config.js';
+import type { Backend, BackendOptions } from './backends/backend.js';
+import { backendFromConfig, backendOptions, writerFromConfig } from './backends/from-config.js';
 import { deadLetterFileName, spoolDirName } from './config/file-names.js';
-import type { HttpOutputConfig, RelayConfig } from './config/types.js';
+import type { HttpListenerConfig, HttpOutputConfig, RelayConfig, TcpListenerConfig, UdpListenerConfig } from './config/types.js';
 import { FanOut } from './fanout.js';
 import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
 import { BacklogTracker } from './integrity/backlog.js';
@@ -23,16 +29,39 @@ import type { Logger } from './telemetry/logger.js';
 import { RelayMetrics } from './telemetry/metrics.js';
 
 type Source = HttpSource | UdpSource | TcpSource;
+type ListenerConfig =
+  | { readonly kind: 'http'; readonly config: HttpListenerConfig }
+  | { readonly kind: 'udp'; readonly config: UdpListenerConfig }
+  | { readonly kind: 'tcp'; readonly config: TcpListenerConfig };
+
+/** One listener: its source, its fan-out, its backends by output name, and its spool. */
+interface Listener {
+  readonly key: string;
+  spec: ListenerConfig;
+  source: Source;
+  readonly fanout: FanOut;
+  readonly backends: Map<string, { backend: Backend; config: HttpOutputConfig }>;
+  readonly spool: Spool | undefined;
+}
+
+/** What a reload did, for the log and for POST /-/reload's answer. */
+export interface ReloadSummary {
+  readonly listeners: { readonly added: string[]; readonly removed: string[]; readonly restarted: string[] };
+  readonly outputs: { readonly added: string[]; readonly removed: string[]; readonly changed: string[] };
+  /** Keys whose new value waits for a restart. */
+  readonly needRestart: string[];
+}
+
+/** Top-level keys a running relay cannot change: the spool, the ledger, threads and the body budget. */
+const RESTART_KEYS = ['spoolDir', 'ledgerDir', 'spoolMaxMb', 'fsync', 'fsyncIntervalMs', 'scanThreads', 'maxBodiesInFlightMb'] as const;
 
 const MB = 1024 * 1024;
 
 export class Relay {
   readonly metrics: RelayMetrics;
-  readonly http: HttpSource[] = [];
-  readonly udp: UdpSource[] = [];
-  readonly tcp: TcpSource[] = [];
-  private readonly backends: Backend[] = [];
-  private readonly spools: Spool[] = [];
+  private readonly listeners = new Map<string, Listener>();
+  /** Backends removed by a reload, still delivering what they hold. */
+  private readonly retiring = new Set<Promise<unknown>>();
   private readonly scanPool: ScanPool;
   /** Request bodies in flight, decoded, across every HTTP listener (max-bodies-in-flight-mb). */
   private readonly bodyBudget: BodyBudget;
@@ -40,9 +69,10 @@ export class Relay {
   private ledger: MissedWindowLedger | undefined;
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly config: RelayConfig,
+    private config: RelayConfig,
     logger: Logger,
     metrics?: RelayMetrics,
   ) {
@@ -52,34 +82,56 @@ export class Relay {
     this.scanPool = new ScanPool(config.scanThreads < 0 ? defaultScanThreads() : config.scanThreads, logger);
   }
 
-  private get sources(): Source[] {
-    return [...this.http, ...this.udp, ...this.tcp];
+  get http(): HttpSource[] {
+    return [...this.listeners.values()].flatMap((l) => (l.source instanceof HttpSource ? [l.source] : []));
   }
 
-  /** Opens the spools, builds every listener and starts them; on failure, stops what was started. */
+  private get backends(): Backend[] {
+    return [...this.listeners.values()].flatMap((l) => [...l.backends.values()].map((b) => b.backend));
+  }
+
+  /** Opens the ledger and the spools, builds every listener and starts them; on failure, stops what was started. */
   async start(): Promise<void> {
     try {
-      await this.build();
+      await this.openLedger();
+      const built: Listener[] = [];
+      for (const spec of listenerSpecs(this.config)) built.push(await this.build(spec));
       this.scanPool.start();
-      for (const b of this.backends) b.start();
-      for (const source of this.sources) await source.start();
+      for (const l of built) for (const { backend } of l.backends.values()) backend.start();
+      for (const l of built) await l.source.start();
     } catch (err) {
       await this.destroy();
       throw err;
     }
   }
 
-  private async build(): Promise<void> {
-    const c = this.config;
-    const file = ledgerFile(c);
-    if (file) {
-      const names = [...new Set([...c.http, ...c.tcp, ...c.udp].flatMap((l) => l.output.flatMap((o) => (o.kind === 'http' ? [o.name] : []))))];
-      this.ledger = await MissedWindowLedger.open({ file, logger: this.log, metrics: this.metrics, backends: names });
-    }
-    for (const l of c.http) {
-      const fanout = await this.fanout(l.name, l.output);
-      this.http.push(
-        new HttpSource(
+  private async openLedger(): Promise<void> {
+    const file = ledgerFile(this.config);
+    if (!file) return;
+    const names = [...new Set(listenerSpecs(this.config).flatMap((s) => httpOutputs(s).map((o) => o.name)))];
+    this.ledger = await MissedWindowLedger.open({ file, logger: this.log, metrics: this.metrics, backends: names });
+  }
+
+  /** A listener with its spool and backends, not started. */
+  private async build(spec: ListenerConfig): Promise<Listener> {
+    const name = spec.config.name;
+    const outputs = httpOutputs(spec);
+    const logger = this.log.child({ listener: name });
+    const spool = await this.openSpool(name, outputs, logger);
+    const fanout = new FanOut([], this.config.answerTimeoutMs, spool);
+    const listener: Listener = { key: listenerKey(spec), spec, source: undefined as unknown as Source, fanout, backends: new Map(), spool };
+    for (const o of outputs) listener.backends.set(o.name, { backend: this.makeBackend(listener, o, logger), config: o });
+    fanout.setBackends([...listener.backends.values()].map((b) => b.backend));
+    listener.source = this.makeSource(spec, fanout);
+    this.listeners.set(listener.key, listener);
+    return listener;
+  }
+
+  private makeSource(spec: ListenerConfig, fanout: FanOut): Source {
+    switch (spec.kind) {
+      case 'http': {
+        const l = spec.config;
+        return new HttpSource(
           {
             listener: l.name,
             bindAddr: l.bindAddr,
@@ -94,42 +146,36 @@ export class Relay {
             backendsNamed: (name) => this.backends.filter((b) => b.name === name).map((b) => b.health()),
             bodyBudget: this.bodyBudget,
             scanner: this.scanPool,
+            ...(this.config.reloadEndpoint ? { reload: () => this.reloadFromFile?.() ?? Promise.reject(new Error('no config file to reload')) } : {}),
           },
           fanout,
           this.metrics,
           this.log,
-        ),
-      );
-    }
-    for (const l of c.udp) {
-      // host:port outputs are plain UDP forwards the source owns; URL outputs are backends with queues.
-      const outputs = l.output.flatMap((o) => (o.kind === 'http' ? [o] : []));
-      this.udp.push(new UdpSource(l, await this.fanout(l.name, outputs), this.metrics, this.log));
-    }
-    for (const l of c.tcp) {
-      this.tcp.push(new TcpSource(l, await this.fanout(l.name, l.output), this.metrics, this.log));
+        );
+      }
+      case 'udp':
+        // host:port outputs are plain UDP forwards the source owns; URL outputs are backends with queues.
+        return new UdpSource(spec.config, fanout, this.metrics, this.log);
+      case 'tcp':
+        return new TcpSource(spec.config, fanout, this.metrics, this.log);
     }
   }
 
-  /** One listener's backends, each with its queue: a view of the listener's spool, or memory. */
-  private async fanout(listener: string, outputs: readonly HttpOutputConfig[]): Promise<FanOut> {
-    const logger = this.log.child({ listener });
-    const spool = await this.openSpool(listener, outputs, logger);
+  /** Set by main.ts: re-reads the config file and reloads (POST /-/reload uses it). */
+  reloadFromFile: (() => Promise<ReloadSummary>) | undefined;
+
+  private makeBackend(listener: Pick<Listener, 'spool' | 'spec'>, o: HttpOutputConfig, logger: Logger, queue = listener.spool?.queue(o.name)): Backend {
+    const name = listener.spec.config.name;
     // Dead letters sit beside the spool (not inside a listener's log directory, where they would be junk to recovery).
-    const deadLetters = (o: HttpOutputConfig) =>
-      this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', deadLetterFileName(listener, o.name)) : undefined;
-    const backends = outputs.map((o) =>
-      backendFromConfig(o, {
-        logger,
-        metrics: this.metrics,
-        whenFull: this.config.whenFull,
-        ...(spool ? { queue: spool.queue(o.name) } : {}),
-        ...(this.ledger ? { missed: this.ledger, memoryQueue: (bytes: number) => this.trackedQueue(o.name, bytes) } : {}),
-        ...(deadLetters(o) ? { defaultDeadLetterFile: deadLetters(o)! } : {}),
-      }),
-    );
-    this.backends.push(...backends);
-    return new FanOut(backends, this.config.answerTimeoutMs, spool);
+    const deadLetters = this.config.spoolDir ? path.join(this.config.spoolDir, 'dead-letters', deadLetterFileName(name, o.name)) : undefined;
+    return backendFromConfig(o, {
+      logger,
+      metrics: this.metrics,
+      whenFull: this.config.whenFull,
+      ...(queue ? { queue } : {}),
+      ...(this.ledger ? { missed: this.ledger, memoryQueue: (bytes: number) => this.trackedQueue(o.name, bytes) } : {}),
+      ...(deadLetters ? { defaultDeadLetterFile: deadLetters } : {}),
+    });
   }
 
   /** A memory queue whose backlog summary the ledger persists, so a crash still tells what each backend lost. */
@@ -139,15 +185,11 @@ export class Relay {
     return new TrackedMemoryQueue(capacityBytes, tracker);
   }
 
-  private spoolPath(listener: string): string | undefined {
-    return this.config.spoolDir ? path.join(this.config.spoolDir, spoolDirName(listener)) : undefined;
-  }
-
   private async openSpool(listener: string, outputs: readonly HttpOutputConfig[], logger: Logger): Promise<Spool | undefined> {
     const c = this.config;
     if (!c.spoolDir || outputs.length === 0) return undefined;
     const spool = await Spool.open({
-      dir: this.spoolPath(listener)!,
+      dir: path.join(c.spoolDir, spoolDirName(listener)),
       backends: outputs.map((o) => o.name),
       maxBytesPerBackend: c.spoolMaxMb * MB,
       // Each backend's buffer-size-mb is the in-memory tail of its backlog; the spool holds the rest.
@@ -159,20 +201,135 @@ export class Relay {
       onDiskError: (op) => this.metrics.spoolDiskErrors.labels(listener, op).inc(),
       onDrop: (backend, points, reason, sinceMs) => {
         this.metrics.backendPointsDropped.labels(backend, reason).inc(points);
-        // Records on disk carry no per-point times here: the window is every database, from the oldest receipt on.
-        const fromNs = BigInt(sinceMs) * 1_000_000n;
-        this.ledger?.recordRange(backend, { db: '*', rp: '*', fromNs, toNs: BigInt(Date.now()) * 1_000_000n, points }, reason);
+        this.recordLost(backend, points, reason, sinceMs);
       },
     });
-    this.spools.push(spool);
     this.metrics.trackSpool(listener, {
-      backendNames: outputs.map((o) => o.name),
+      get backendNames() {
+        return spool.backendNames;
+      },
       get io() {
         return spool.io;
       },
       stats: (backend) => spool.stats(backend),
     });
     return spool;
+  }
+
+  /** Records on disk carry no per-point times here: the window is every database, from the oldest receipt to now. */
+  private recordLost(backend: string, points: number, reason: string, sinceMs: number): void {
+    const fromNs = BigInt(sinceMs) * 1_000_000n;
+    this.ledger?.recordRange(backend, { db: '*', rp: '*', fromNs, toNs: BigInt(Date.now()) * 1_000_000n, points }, reason);
+  }
+
+  /** Applies a new config to the running relay (serialized: one reload at a time). */
+  reload(next: RelayConfig): Promise<ReloadSummary> {
+    const run = this.reloading.then(() => this.doReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doReload(next: RelayConfig): Promise<ReloadSummary> {
+    if (this.closing) throw new Error('the relay is shutting down');
+    const needRestart = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
+    const kept = Object.fromEntries(RESTART_KEYS.map((k) => [k, this.config[k]]));
+    this.config = { ...next, ...kept } as RelayConfig;
+    this.log.level = next.logLevel;
+    const summary: ReloadSummary = { listeners: { added: [], removed: [], restarted: [] }, outputs: { added: [], removed: [], changed: [] }, needRestart };
+    const wanted = new Map(listenerSpecs(this.config).map((s) => [listenerKey(s), s]));
+    for (const [key, l] of [...this.listeners]) {
+      if (wanted.has(key)) continue;
+      await this.removeListener(l);
+      summary.listeners.removed.push(l.spec.config.name);
+    }
+    for (const [key, spec] of wanted) {
+      const l = this.listeners.get(key);
+      if (!l) {
+        const built = await this.build(spec);
+        for (const { backend } of built.backends.values()) backend.start();
+        await built.source.start();
+        summary.listeners.added.push(spec.config.name);
+        continue;
+      }
+      l.fanout.answerTimeoutMs = this.config.answerTimeoutMs;
+      await this.reconcileOutputs(l, spec, summary);
+      if (sourceSettings(l.spec) !== sourceSettings(spec)) {
+        await this.restartSource(l, spec);
+        summary.listeners.restarted.push(spec.config.name);
+      }
+      l.spec = spec;
+    }
+    this.log.info({ ...summary }, needRestart.length > 0 ? 'config reloaded; some keys need a restart to apply' : 'config reloaded');
+    return summary;
+  }
+
+  /** Outputs of one listener: same name → reconfigured in place (queue kept), new → empty, gone → drained. */
+  private async reconcileOutputs(l: Listener, spec: ListenerConfig, summary: ReloadSummary): Promise<void> {
+    const outputs = httpOutputs(spec);
+    const logger = this.log.child({ listener: spec.config.name });
+    const names = new Set(outputs.map((o) => o.name));
+    for (const o of outputs) {
+      const have = l.backends.get(o.name);
+      if (!have) {
+        const queue = l.spool?.addBackend(o.name);
+        const backend = this.makeBackend({ spool: l.spool, spec }, o, logger, queue);
+        l.backends.set(o.name, { backend, config: o });
+        backend.start();
+        // It never had what came before: a repair from another replica fills it.
+        this.ledger?.recordRange(o.name, { db: '*', rp: '*', fromNs: 0n, toNs: BigInt(Date.now()) * 1_000_000n, points: 0 }, 'added-by-reload');
+        summary.outputs.added.push(o.name);
+      } else if (JSON.stringify(have.config) !== JSON.stringify(o) || !l.spool) {
+        const opts: BackendOptions = backendOptions(o, { whenFull: this.config.whenFull, spooled: l.spool !== undefined });
+        const changed = JSON.stringify(have.config) !== JSON.stringify(o);
+        have.backend.reconfigure(opts, changed ? writerFromConfig(o) : undefined, l.spool ? undefined : o.bufferSizeMb * MB);
+        have.config = o;
+        if (changed) summary.outputs.changed.push(o.name);
+      }
+    }
+    l.fanout.setBackends(outputs.map((o) => l.backends.get(o.name)!.backend));
+    for (const [name, { backend }] of [...l.backends]) {
+      if (names.has(name)) continue;
+      l.backends.delete(name);
+      this.retire(l, name, backend);
+      summary.outputs.removed.push(name);
+    }
+  }
+
+  /** A removed output keeps delivering what it holds, up to shutdown-timeout; what is left is recorded as missed. */
+  private retire(l: Listener, name: string, backend: Backend): void {
+    const done = backend
+      .retire(Date.now() + this.config.shutdownTimeoutMs)
+      .then(async (left) => {
+        if (!l.spool) return; // a memory queue records what it abandons itself
+        const held = await l.spool.removeBackend(name);
+        if (held.records > 0) this.recordLost(name, held.points, 'removed-by-reload', held.oldestReceivedAt ?? Date.now());
+        if (left.batches > 0) this.log.warn({ backend: name, ...left }, 'removed output: not all of its backlog was delivered; recorded as missed');
+      })
+      .catch((err: unknown) => this.log.error({ err, backend: name }, 'retiring a removed output failed'))
+      .finally(() => this.retiring.delete(done));
+    this.retiring.add(done);
+  }
+
+  /** A listener's own settings changed: a new source on the same fan-out; a new address is bound before the old goes. */
+  private async restartSource(l: Listener, spec: ListenerConfig): Promise<void> {
+    const old = l.source;
+    const fresh = this.makeSource(spec, l.fanout);
+    if (spec.config.bindAddr !== l.spec.config.bindAddr) {
+      await fresh.start();
+      await old.close(Date.now() + this.config.shutdownTimeoutMs);
+    } else {
+      await old.close(Date.now() + this.config.shutdownTimeoutMs);
+      await fresh.start();
+    }
+    l.source = fresh;
+  }
+
+  private async removeListener(l: Listener): Promise<void> {
+    this.listeners.delete(l.key);
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    await l.source.close(deadline);
+    await Promise.all([...l.backends.values()].map(({ backend }) => backend.close(deadline)));
+    await l.spool?.close();
   }
 
   /**
@@ -186,17 +343,21 @@ export class Relay {
   }
 
   private async doClose(): Promise<void> {
+    await this.reloading;
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     this.log.info({ deadlineMs: this.config.shutdownTimeoutMs }, 'shutting down: draining writes');
-    await Promise.all(this.sources.map((s) => s.close(deadline)));
+    const listeners = [...this.listeners.values()];
+    await Promise.all(listeners.map((l) => l.source.close(deadline)));
     const left = await Promise.all(this.backends.map(async (b) => ({ name: b.name, ...(await b.close(deadline)) })));
-    await Promise.all(this.spools.map((s) => s.close()));
+    await Promise.all(this.retiring);
+    const spooled = listeners.some((l) => l.spool);
+    await Promise.all(listeners.map((l) => l.spool?.close()));
     // After the backends: what they gave up at the deadline is recorded before the clean-stop marker.
     await this.ledger?.close();
     await this.scanPool.close();
     for (const l of left) {
       if (l.batches === 0) continue;
-      const msg = this.spools.length > 0 ? 'shutdown deadline passed: undelivered writes stay in the spool for the next start' : 'shutdown deadline passed: these writes were not delivered';
+      const msg = spooled ? 'shutdown deadline passed: undelivered writes stay in the spool for the next start' : 'shutdown deadline passed: these writes were not delivered';
       this.log.error({ backend: l.name, batches: l.batches, bytes: l.bytes }, msg);
     }
     this.log.info('stopped');
@@ -204,10 +365,34 @@ export class Relay {
 
   /** Stops everything now, dropping what is queued in memory (the spool keeps what it has). */
   async destroy(): Promise<void> {
-    await Promise.all(this.sources.map((s) => s.close(Date.now())));
+    const listeners = [...this.listeners.values()];
+    await Promise.all(listeners.map((l) => l.source?.close(Date.now())));
     await Promise.all(this.backends.map((b) => b.destroy()));
-    await Promise.all(this.spools.map((s) => s.close().catch(() => undefined)));
+    await Promise.all(listeners.map((l) => l.spool?.close().catch(() => undefined)));
     await this.ledger?.close().catch(() => undefined);
     await this.scanPool.close();
   }
+}
+
+function listenerSpecs(c: RelayConfig): ListenerConfig[] {
+  return [
+    ...c.http.map((config) => ({ kind: 'http' as const, config })),
+    ...c.udp.map((config) => ({ kind: 'udp' as const, config })),
+    ...c.tcp.map((config) => ({ kind: 'tcp' as const, config })),
+  ];
+}
+
+function listenerKey(s: ListenerConfig): string {
+  return `${s.kind}:${s.config.name}`;
+}
+
+/** The outputs that are backends with queues (a UDP listener's host:port forwards belong to its source). */
+function httpOutputs(s: ListenerConfig): HttpOutputConfig[] {
+  return (s.config.output as readonly { kind: string }[]).flatMap((o) => (o.kind === 'http' ? [o as HttpOutputConfig] : []));
+}
+
+/** A listener's own settings, outputs aside (a UDP listener's forwards are its source's, so they count). */
+function sourceSettings(s: ListenerConfig): string {
+  const { output, ...rest } = s.config as { output: readonly { kind: string }[] };
+  return JSON.stringify({ ...rest, forwards: output.filter((o) => o.kind !== 'http') });
 }

@@ -24,6 +24,8 @@ export interface AdminOptions {
   readonly backendsNamed: (name: string) => readonly BackendHealth[];
   /** True once the listener stops taking writes. */
   readonly closing: () => boolean;
+  /** Re-reads the config file and applies it (`reload-endpoint = true`); absent: POST /-/reload answers 404. */
+  readonly reload?: () => Promise<unknown>;
 }
 
 /** Allowed methods per admin path, for 405 + Allow. */
@@ -31,6 +33,7 @@ export const ADMIN_ROUTES = {
   '/ping': ['GET', 'HEAD'],
   '/health': ['GET', 'HEAD'],
   '/metrics': ['GET'],
+  '/-/reload': ['POST'],
 } as const satisfies Readonly<Record<string, readonly string[]>>;
 
 export type AdminPath = keyof typeof ADMIN_ROUTES;
@@ -58,6 +61,18 @@ export class AdminRoutes {
       }
       case '/metrics':
         return void this.sendMetrics(res);
+      case '/-/reload':
+        return void this.reload(res);
+    }
+  }
+
+  /** 200 with what changed; 400 with the config error (the running config is kept); 404 when the endpoint is off. */
+  private async reload(res: ServerResponse): Promise<void> {
+    if (!this.options.reload) return sendError(res, 404, 'the reload endpoint is off: set reload-endpoint = true, or send SIGHUP');
+    try {
+      sendJson(res, 200, await this.options.reload());
+    } catch (err) {
+      if (!res.headersSent) sendError(res, 400, `reload refused, the running config is kept: ${(err as Error).message}`);
     }
   }
 

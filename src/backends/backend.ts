@@ -160,7 +160,7 @@ export class Backend {
    * A reload changed this output: new options and writer apply to the next requests; the queue and what it holds
    * stay. The old writer is closed once its requests in flight are done (undici's close waits for them).
    */
-  reconfigure(options: BackendOptions, writer: BackendDeps['writer'], capacityBytes?: number): void {
+  reconfigure(options: BackendOptions, writer: BackendDeps['writer'] = this.writer, capacityBytes?: number): void {
     const old = this.writer;
     this.options = options;
     this.writer = writer;

@@ -6,7 +6,7 @@ import { MemoryQueue } from '../queue/memory-queue.js';
 import type { BatchQueue, OfferQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
-import { Backend, type MissedWindowSink } from './backend.js';
+import { Backend, type BackendOptions, type MissedWindowSink } from './backend.js';
 import { FileDeadLetters } from './dead-letters.js';
 import { Writer } from './writer.js';
 
@@ -26,36 +26,37 @@ export interface BackendContext {
   readonly memoryQueue?: (capacityBytes: number) => OfferQueue;
 }
 
-/** A spooled backend always retries: its writes are on disk, and giving up on them would only lose them. */
+/** A backend's options from its output section. A spooled backend always retries: its writes are on disk. */
+export function backendOptions(cfg: HttpOutputConfig, ctx: { readonly whenFull: WhenFull; readonly spooled: boolean }): BackendOptions {
+  const retry = ctx.spooled || cfg.bufferSizeMb > 0;
+  return {
+    name: cfg.name,
+    location: cfg.location,
+    retry,
+    maxBatchBytes: cfg.maxBatchKb * KB,
+    initialDelayMs: cfg.initialDelayIntervalMs,
+    maxDelayMs: cfg.maxDelayIntervalMs,
+    deadLetterAfterMs: cfg.deadLetterAfterMs,
+    // Without buffering, writes are independent tries: do not serialize them behind each other.
+    maxInFlight: retry ? cfg.maxInFlight : Math.max(cfg.maxInFlight, cfg.connections),
+    // Without buffering there is nothing to drop: a write that finds no room is refused.
+    whenFull: retry ? ctx.whenFull : 'reject',
+  };
+}
+
 export function backendFromConfig(cfg: HttpOutputConfig, ctx: BackendContext): Backend {
   const deadLetterFile = cfg.deadLetterFile ?? ctx.defaultDeadLetterFile;
-  const maxBatchBytes = cfg.maxBatchKb * KB;
-  const retry = ctx.queue !== undefined || cfg.bufferSizeMb > 0;
+  const options = backendOptions(cfg, { whenFull: ctx.whenFull, spooled: ctx.queue !== undefined });
   // Buffering off (buffer-size-mb = 0) still needs room for writes in flight: a small window, no retries.
-  const capacity = retry ? cfg.bufferSizeMb * MB : Math.max(8 * maxBatchBytes, 8 * MB);
-  const backend = new Backend(
-    {
-      name: cfg.name,
-      location: cfg.location,
-      retry,
-      maxBatchBytes,
-      initialDelayMs: cfg.initialDelayIntervalMs,
-      maxDelayMs: cfg.maxDelayIntervalMs,
-      deadLetterAfterMs: cfg.deadLetterAfterMs,
-      // Without buffering, writes are independent tries: do not serialize them behind each other.
-      maxInFlight: retry ? cfg.maxInFlight : Math.max(cfg.maxInFlight, cfg.connections),
-      // Without buffering there is nothing to drop: a write that finds no room is refused.
-      whenFull: retry ? ctx.whenFull : 'reject',
-    },
-    {
-      queue: ctx.queue ?? ctx.memoryQueue?.(capacity) ?? new MemoryQueue(capacity),
-      writer: writerFromConfig(cfg),
-      logger: ctx.logger,
-      metrics: ctx.metrics,
-      ...(deadLetterFile ? { deadLetters: new FileDeadLetters(deadLetterFile) } : {}),
-      ...(ctx.missed ? { missed: ctx.missed } : {}),
-    },
-  );
+  const capacity = options.retry ? cfg.bufferSizeMb * MB : Math.max(8 * options.maxBatchBytes, 8 * MB);
+  const backend = new Backend(options, {
+    queue: ctx.queue ?? ctx.memoryQueue?.(capacity) ?? new MemoryQueue(capacity),
+    writer: writerFromConfig(cfg),
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    ...(deadLetterFile ? { deadLetters: new FileDeadLetters(deadLetterFile) } : {}),
+    ...(ctx.missed ? { missed: ctx.missed } : {}),
+  });
   ctx.metrics.trackQueue(backend);
   return backend;
 }

@@ -417,6 +417,12 @@ export const ROOT_FIELDS = {
       'back-pressure instead: the write gets 503 + Retry-After and no backend gets it, and `/health` answers 503 ' +
       'while the queue is full, so one replica down long enough stops all writes.',
   ),
+  reloadEndpoint: ours(
+    'reload-endpoint',
+    bool(false),
+    '`POST /-/reload` on every HTTP listener re-reads this file and applies it, as SIGHUP does (docs/operations.md, ' +
+      '"Reload"). Off by default: anyone who can reach the listener could trigger it.',
+  ),
   answerTimeoutMs: ours(
     'answer-timeout',
     duration('2s'),

@@ -21,6 +21,7 @@ export interface RelayConfig {
   readonly fsyncIntervalMs: number;
   readonly whenFull: WhenFull;
   readonly answerTimeoutMs: number;
+  readonly reloadEndpoint: boolean;
   /** Relay-wide bound of HTTP request bodies in flight (decoded), shared by every [[http]] listener. */
   readonly maxBodiesInFlightMb: number;
   readonly http: readonly HttpListenerConfig[];

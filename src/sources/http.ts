@@ -32,6 +32,8 @@ export interface HttpSourceOptions extends WritePipelineOptions {
   /** Validates bodies (on worker threads for large ones); inline when absent. */
   readonly scanner?: Pick<ScanPool, 'scan'>;
   /** Every backend of the relay with this output name, whatever its listener (for /health/backends/<name>). */
+  /** POST /-/reload: re-reads the config and applies it (reload-endpoint = true). */
+  readonly reload?: () => Promise<unknown>;
   readonly backendsNamed?: (name: string) => readonly BackendHealth[];
   /** The relay-wide budget of bodies in flight, shared by every listener; a private one of the default size if absent. */
   readonly bodyBudget?: BodyBudget;
@@ -86,6 +88,7 @@ export class HttpSource {
         spool: () => fanout.journalHealth(),
         backendsNamed: options.backendsNamed ?? ((name) => own().filter((b) => b.name === name)),
         closing: () => this.closing,
+        ...(options.reload ? { reload: options.reload } : {}),
       },
       metrics,
       this.log,

@@ -229,6 +229,11 @@ export class Spool {
     );
   }
 
+  /** The backends with a view, in the order they were added. */
+  get backendNames(): string[] {
+    return [...this.views.keys()];
+  }
+
   /**
    * A reload added an output: its view starts at the log's end, so it gets what is appended from now on (what came
    * before, it never had: the relay records that as missed). Its cursor is written at the next checkpoint.
