@@ -108,8 +108,12 @@ test('a poison batch is dead-lettered after dead-letter-after and the backend mo
   }, 15_000);
   await fakeIdle();
   assert.ok(fake.requests.some((r) => r.body.toString().includes('healthy v=1')));
-  const file = await readFile(path.join(relay.dir, 'dead-letters.lp'), 'utf8');
-  assert.match(file, /^# dead-letter backend="fake" db="test"/);
+  // The dead-letter file is appended in the background: wait for it.
+  const file = await eventually(async () => {
+    const text = await readFile(path.join(relay.dir, 'dead-letters.lp'), 'utf8');
+    assert.match(text, /^# dead-letter backend="fake" db="test"/);
+    return text;
+  });
   assert.match(file, /\npoison v=1 1700000000000000000\n$/);
   const m = await get(`${relay.url}/metrics`);
   assert.match(m.body, /influx_relay_backend_points_dropped_total\{backend="fake",reason="dead-letter"\} 1/);

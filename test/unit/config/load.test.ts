@@ -47,6 +47,7 @@ describe("influxdb-relay's own sample", () => {
       fsync: 'interval',
       fsyncIntervalMs: 20,
       whenFull: 'drop-oldest',
+      reloadEndpoint: false,
       answerTimeoutMs: 2000,
       maxBodiesInFlightMb: 256,
       http: [
