@@ -37,14 +37,15 @@ databases and retention policies first, and checks each window's counts after wr
   --from-ledger -config FILE  repair exactly the relay's unrepaired missed windows, each backend from another one
   --db NAME                   only this database (repeatable)
   --start T --end T           time range: RFC 3339, integer ns, 'now' or 'now-2h' (default: all the data)
-  --window D                  unit of work, progress and checkpoint (Go duration, default 1h)
+  --window D                  unit of work, progress and checkpoint (Go duration, default 1h); sparse data
+                              is copied in units of several windows, about --unit-points points (100000)
   --deep                      also find windows with equal counts but different values (reads everything)
   --dry-run                   print what would be created and copied; write nothing
   --checkpoint FILE           finished windows are recorded here and skipped after a restart (default:
                               ./influx-relay-repair.checkpoint, or next to the ledger with --from-ledger);
                               removed when the repair completes
   --max-points-per-second N   pace the writes (default: unlimited)
-  --concurrency N             queries in flight while comparing, and windows copied at once (default 2)
+  --concurrency N             queries in flight while comparing (default 2); windows are copied one at a time
   --json                      a JSON summary on stdout
 Exit: 0 repaired or nothing to repair, 1 a window still short after its write, 2 error.
 `;
@@ -64,6 +65,7 @@ interface Common {
   readonly maxPointsPerSecond?: number;
   readonly concurrency: number;
   readonly windowNs: bigint;
+  readonly unitPoints?: number;
   readonly io: CommandIO;
 }
 
@@ -142,6 +144,7 @@ async function runJob(job: Job, flags: Flags, common: Common): Promise<Direction
       windowNs: common.windowNs,
       deep: flags.has('deep'),
       concurrency: common.concurrency,
+      ...(common.unitPoints !== undefined ? { unitPoints: common.unitPoints } : {}),
     });
     windows = plan.windows;
     databases = plan.databases;
@@ -157,7 +160,8 @@ async function runJob(job: Job, flags: Flags, common: Common): Promise<Direction
       windows,
       dryRun: common.dryRun,
       checkpointFile: common.checkpointFile,
-      concurrency: common.concurrency,
+      // One window at a time: its reads and writes already overlap; more only competes for the same cores.
+      concurrency: 1,
       ...(common.maxPointsPerSecond !== undefined ? { maxPointsPerSecond: common.maxPointsPerSecond } : {}),
       onProgress: (p) =>
         progress.update(
@@ -193,7 +197,7 @@ export async function repairCommand(argv: string[], io: CommandIO = process): Pr
   try {
     const flags = parseFlags(
       argv,
-      new Set(['source', 'target', 'config', 'db', 'start', 'end', 'window', 'checkpoint', 'max-points-per-second', 'concurrency']),
+      new Set(['source', 'target', 'config', 'db', 'start', 'end', 'window', 'unit-points', 'checkpoint', 'max-points-per-second', 'concurrency']),
       new Set(['both', 'from-ledger', 'dry-run', 'deep', 'json', 'help', 'h']),
     );
     if (flags.has('help') || flags.has('h')) {
@@ -206,6 +210,9 @@ export async function repairCommand(argv: string[], io: CommandIO = process): Pr
     const rate = rateText !== undefined ? Number(rateText) : undefined;
     if (rate !== undefined && !(rate > 0)) throw new FlagError('-max-points-per-second must be a positive number');
     const window = flagValue(flags, 'window');
+    const unitText = flagValue(flags, 'unit-points');
+    const unitPoints = unitText !== undefined ? Number(unitText) : undefined;
+    if (unitPoints !== undefined && !(Number.isInteger(unitPoints) && unitPoints > 0)) throw new FlagError('-unit-points must be a positive integer');
     const fromLedger = flags.has('from-ledger');
     let checkpointFile = flagValue(flags, 'checkpoint');
     if (checkpointFile === undefined) {
@@ -218,6 +225,7 @@ export async function repairCommand(argv: string[], io: CommandIO = process): Pr
       ...(rate !== undefined ? { maxPointsPerSecond: rate } : {}),
       concurrency,
       windowNs: window !== undefined ? parseDurationNs(window, 'window') : DEFAULT_WINDOW_NS,
+      ...(unitPoints !== undefined ? { unitPoints } : {}),
       io,
     };
 

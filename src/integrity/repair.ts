@@ -132,6 +132,12 @@ export function splitWindows(windows: readonly CopyWindow[], windowNs: bigint = 
   return out;
 }
 
+/** Points a planned unit of work aims at when the data is sparse (see planRepair). */
+const COPY_UNIT_POINTS = 100_000;
+const MAX_UNIT_WINDOWS = 24n;
+/** Writes in flight per window: the next batch is read and encoded meanwhile. */
+const WRITES_IN_FLIGHT = 2;
+
 export interface PlanOptions {
   readonly source: Replica;
   readonly target: Replica;
@@ -142,11 +148,14 @@ export interface PlanOptions {
   readonly deep?: boolean;
   readonly concurrency?: number;
   readonly queue?: PQueue;
+  /** Points a unit of work aims at when the data is sparse (default 100,000; 1: one window per unit). */
+  readonly unitPoints?: number;
 }
 
 /**
  * What the target lacks: the windows where verify finds a difference and the source has points, split at
- * windowNs, plus the databases to create. Windows where only the target has points are not copied.
+ * multiples of windowNs (one window, or up to 24 when sparse), plus the databases to create. Windows where only
+ * the target has points are not copied.
  */
 export async function planRepair(opts: PlanOptions): Promise<{ databases: string[]; windows: CopyWindow[] }> {
   const diffs = await compareReplicas({
@@ -159,6 +168,7 @@ export async function planRepair(opts: PlanOptions): Promise<{ databases: string
     deep: opts.deep ?? false,
     concurrency: opts.concurrency ?? 2,
   });
+  const windowNs = opts.windowNs ?? DEFAULT_WINDOW_NS;
   const windows: CopyWindow[] = [];
   const databases = new Set<string>();
   for (const d of diffs) {
@@ -166,10 +176,15 @@ export async function planRepair(opts: PlanOptions): Promise<{ databases: string
       if (d.present?.[0]) databases.add(d.db);
     } else if (d.kind === 'window' && (d.counts?.[0] ?? 0) > 0) {
       databases.add(d.db);
-      windows.push({ db: d.db, rp: d.rp!, measurement: d.measurement!, startNs: d.startNs!, endNs: d.endNs! });
+      // Sparse data: a unit of work of about COPY_UNIT_POINTS, a whole number of windows, so that the per-window
+      // costs (one query per measurement, the count check) do not dominate.
+      const span = d.endNs! - d.startNs!;
+      const factor = (BigInt(opts.unitPoints ?? COPY_UNIT_POINTS) * span) / (BigInt(d.counts![0]!) * windowNs);
+      const unit = windowNs * (factor < 1n ? 1n : factor > MAX_UNIT_WINDOWS ? MAX_UNIT_WINDOWS : factor);
+      windows.push(...splitWindows([{ db: d.db, rp: d.rp!, measurement: d.measurement!, startNs: d.startNs!, endNs: d.endNs! }], unit));
     }
   }
-  return { databases: [...databases].sort(), windows: splitWindows(windows, opts.windowNs) };
+  return { databases: [...databases].sort(), windows };
 }
 
 async function countFields(client: InfluxQLClient, w: CopyWindow, measurement: string): Promise<Record<string, number>> {
@@ -253,8 +268,7 @@ export async function repairWindows(opts: RepairOptions): Promise<RepairResult> 
         )
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
-      // Two writes in flight at most: the next batch is read and encoded meanwhile.
-      if (inFlight.size >= 2) await Promise.race(inFlight);
+      if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
       if (writeError !== undefined) throw writeError;
       await pace();
     };
