@@ -3,7 +3,7 @@
  * too (`--config relay.toml`, `--config=relay.toml`).
  */
 export interface MainArgs {
-  readonly command: 'run' | 'check' | 'version' | 'help' | 'haproxy' | 'missed';
+  readonly command: 'run' | 'check' | 'version' | 'help' | 'haproxy' | 'missed' | 'verify' | 'repair';
   readonly config?: string;
   readonly logLevel?: string;
   /** Everything after a subcommand, for it to parse. */
@@ -22,7 +22,8 @@ export interface ArgsEnv {
 }
 
 export function parseArgs(argv: readonly string[], env: ArgsEnv = {}): MainArgs {
-  if (argv[0] === 'haproxy' || argv[0] === 'missed') return { command: argv[0], rest: argv.slice(1) };
+  const sub = argv[0];
+  if (sub === 'haproxy' || sub === 'missed' || sub === 'verify' || sub === 'repair') return { command: sub, rest: argv.slice(1) };
   const values: Record<string, string> = {};
   const bools = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -60,6 +61,8 @@ export const USAGE = `Usage:
   influx-relay -check -config relay.toml              validate the config and exit
   influx-relay haproxy -cluster cluster.toml [-out F]  generate an HAProxy config
   influx-relay missed -config relay.toml [--json]     print the missed-window ledger
+  influx-relay verify --backend URL --backend URL     compare replicas (or -config relay.toml); --help for more
+  influx-relay repair --source URL --target URL       copy what a replica lacks (or --from-ledger -config F)
   influx-relay -version
 Flags may also be written --config FILE or --config=FILE.
 Environment: INFLUX_RELAY_CONFIG and INFLUX_RELAY_LOG_LEVEL stand in for -config and -log-level.`;

@@ -38,6 +38,14 @@ async function main(argv: readonly string[]): Promise<number> {
       const { missedCommand } = await import('./integrity/cli.js');
       return missedCommand([...args.rest]);
     }
+    case 'verify': {
+      const { verifyCommand } = await import('./integrity/verify-cli.js');
+      return verifyCommand([...args.rest]);
+    }
+    case 'repair': {
+      const { repairCommand } = await import('./integrity/repair-cli.js');
+      return repairCommand([...args.rest]);
+    }
     case 'check':
     case 'run':
       return runOrCheck(args);
