@@ -3,7 +3,7 @@
  * too (`--config relay.toml`, `--config=relay.toml`).
  */
 export interface MainArgs {
-  readonly command: 'run' | 'check' | 'version' | 'help' | 'haproxy' | 'missed';
+  readonly command: 'run' | 'check' | 'version' | 'help' | 'haproxy' | 'missed' | 'status';
   readonly config?: string;
   readonly logLevel?: string;
   /** Everything after a subcommand, for it to parse. */
@@ -22,7 +22,7 @@ export interface ArgsEnv {
 }
 
 export function parseArgs(argv: readonly string[], env: ArgsEnv = {}): MainArgs {
-  if (argv[0] === 'haproxy' || argv[0] === 'missed') return { command: argv[0], rest: argv.slice(1) };
+  if (argv[0] === 'haproxy' || argv[0] === 'missed' || argv[0] === 'status') return { command: argv[0], rest: argv.slice(1) };
   const values: Record<string, string> = {};
   const bools = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -60,6 +60,7 @@ export const USAGE = `Usage:
   influx-relay -check -config relay.toml              validate the config and exit
   influx-relay haproxy -cluster cluster.toml [-out F]  generate an HAProxy config
   influx-relay missed -config relay.toml [--json]     print the missed-window ledger
+  influx-relay status -cluster cluster.toml [--serve :PORT]  the cluster view (table, or a live page)
   influx-relay -version
 Flags may also be written --config FILE or --config=FILE.
 Environment: INFLUX_RELAY_CONFIG and INFLUX_RELAY_LOG_LEVEL stand in for -config and -log-level.`;

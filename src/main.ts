@@ -38,6 +38,10 @@ async function main(argv: readonly string[]): Promise<number> {
       const { missedCommand } = await import('./integrity/cli.js');
       return missedCommand([...args.rest]);
     }
+    case 'status': {
+      const { statusCommand } = await import('./status/cli.js');
+      return statusCommand([...args.rest]);
+    }
     case 'check':
     case 'run':
       return runOrCheck(args);
