@@ -80,7 +80,8 @@ export class StatusReport {
       ...(await sumByLabel(m.backendRequests, 'backend', 'err:', (l) => l['outcome'] !== 'ok')),
     ]);
     const { rates, intervalMs } = this.meter.observe(now, totals);
-    const rate = (key: string) => (rates.has(key) ? { value: rates.get(key)! } : undefined);
+    // Once rates exist, a counter never incremented (no label yet) runs at 0/s.
+    const rate = (key: string) => (intervalMs === undefined ? undefined : { value: rates.get(key) ?? 0 });
 
     const own = this.sources.backends();
     const h = listenerHealth(this.sources.listener, own, this.sources.closing(), this.sources.spool());
@@ -106,7 +107,10 @@ export class StatusReport {
         const r = rate(k);
         return { name: k.slice(3), receivedPoints: total, ...(r ? { pointsPerSecond: r.value } : {}) };
       });
-    if (!listeners.some((l) => l.name === this.sources.listener)) listeners.unshift({ name: this.sources.listener, receivedPoints: 0 });
+    if (!listeners.some((l) => l.name === this.sources.listener)) {
+      const r = rate(`in:${this.sources.listener}`);
+      listeners.unshift({ name: this.sources.listener, receivedPoints: 0, ...(r ? { pointsPerSecond: r.value } : {}) });
+    }
     return {
       version: VERSION,
       listener: this.sources.listener,
