@@ -35,6 +35,14 @@ const rowCls = (state) => 'r-' + cls(state);
 const badge = (state, label) => '<span class="badge ' + cls(state) + '">' + esc(label ?? state) + '</span>';
 `;
 
+/** Headers for a page: nothing but its own inline style and script may run, and it may fetch only its own origin. */
+export const PAGE_HEADERS = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+} as const;
+
 /** One self-contained page: the stylesheet, a body, and a script that fills it. */
 export function page(title: string, body: string, script: string): string {
   return `<!doctype html>

@@ -12,6 +12,7 @@ import type { BackendHealth } from '../backends/backend.js';
 import type { JournalHealth } from '../queue/queue.js';
 import { backendReadiness, influxdbHealth, listenerHealth } from './health.js';
 import { STATUS_PAGE } from './status-page.js';
+import { PAGE_HEADERS } from './page-style.js';
 import { StatusReport, type StatusMetrics } from './status.js';
 
 export interface AdminOptions {
@@ -67,7 +68,7 @@ export class AdminRoutes {
       case '/metrics':
         return void this.sendMetrics(res);
       case '/':
-        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.writeHead(200, PAGE_HEADERS);
         return void res.end(req.method === 'HEAD' ? undefined : STATUS_PAGE);
       case '/status.json':
         return void this.sendStatus(res);

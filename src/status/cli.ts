@@ -12,6 +12,7 @@ import { parseHostPort } from '../net/address.js';
 import type { CommandIO } from '../haproxy/cli.js';
 import { gatherCluster, lacksRates, type ClusterStatus } from './cluster.js';
 import { CLUSTER_PAGE } from './page.js';
+import { PAGE_HEADERS } from '../admin/page-style.js';
 import { renderClusterTable } from './table.js';
 
 export const STATUS_USAGE = `usage: influx-relay status -cluster FILE [--json] [--serve [HOST]:PORT]
@@ -97,7 +98,7 @@ async function serve(cluster: Cluster, host: string, port: number, io: CommandIO
       return void res.end(JSON.stringify({ error: 'method not allowed' }));
     }
     if (path === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.writeHead(200, PAGE_HEADERS);
       return void res.end(req.method === 'HEAD' ? undefined : CLUSTER_PAGE);
     }
     if (path === '/cluster.json') {
