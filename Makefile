@@ -4,13 +4,13 @@ SHELL := /bin/bash
 NODE ?= node
 TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e dist/test/bench -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down restart-relay bench haproxy clean
+.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down restart-relay drain ready status bench haproxy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-deps: ## Install what is missing: npm packages, and Debian influxdb, haproxy, collectd, nginx, wrk
-	@bash scripts/ensure-deps.sh influxdb haproxy collectd-core nginx-light wrk docker-compose
+deps: ## Install what is missing: npm packages, and Debian influxdb, haproxy, collectd, nginx, wrk, chromium, prometheus
+	@bash scripts/ensure-deps.sh influxdb haproxy collectd-core nginx-light wrk docker-compose chromium prometheus
 
 build: ## Compile TypeScript to dist/
 	@bash scripts/ensure-deps.sh --npm-only
@@ -41,7 +41,7 @@ test-unit: build ## Unit tests only
 test-integration: build ## Integration and end-to-end tests (real influxd)
 	@$(NODE) --test $(shell find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
 
-up: ## Start the HA stack on loopback: two influxd, two relays, HAProxy; prints where to write and query
+up: ## Start the HA stack on loopback: two influxd, two relays, HAProxy, the cluster page, Prometheus; prints the URLs
 	@bash scripts/up.sh
 
 down: ## Stop what `make up` started (by PID)
@@ -49,6 +49,15 @@ down: ## Stop what `make up` started (by PID)
 
 restart-relay: ## Restart one relay of `make up`: N=1 or N=2; SIGNAL=KILL to crash it instead of draining it
 	@SIGNAL="$(or $(SIGNAL),TERM)" bash scripts/restart-relay.sh $(N)
+
+drain: ## Take a server of `make up` out of HAProxy's pools, waiting for its sessions: RELAY=relay-1 or DB=influxdb-a
+	@bash scripts/drain.sh drain "$(or $(RELAY),$(DB))"
+
+ready: ## Put it back: RELAY=relay-1 or DB=influxdb-a
+	@bash scripts/drain.sh ready "$(or $(RELAY),$(DB))"
+
+status: ## The cluster of `make up` at a glance, in the terminal (its page: the status URL make up printed)
+	@$(NODE) dist/src/main.js status -cluster run/cluster.toml
 
 haproxy: build ## Generate haproxy/haproxy.cfg (make up) and docker/haproxy/haproxy.cfg (compose) from their cluster files
 	@$(NODE) dist/src/main.js haproxy -cluster haproxy/cluster.example.toml -out haproxy/haproxy.cfg

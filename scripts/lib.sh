@@ -106,6 +106,14 @@ haproxy_server() {
     $1 == be && $2 == sv { print $(col[want]) }'
 }
 
+# haproxy_set_state SOCKET BACKEND SERVER STATE: `set server BACKEND/SERVER state STATE` (ready, drain, maint) on the
+# runtime API; fails with HAProxy's answer when it says anything (it answers nothing on success).
+haproxy_set_state() {
+  local out
+  out="$(haproxy_cmd "$1" "set server $2/$3 state $4")" || { log "HAProxy's runtime API at $1: $out"; return 1; }
+  case "$out" in *[A-Za-z]*) log "set server $2/$3 state $4: $out"; return 1 ;; esac
+}
+
 # port_free PORT: nothing can bind 127.0.0.1:PORT right now.
 port_free() {
   node -e '

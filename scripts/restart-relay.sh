@@ -31,12 +31,10 @@ sock="$RUN/haproxy.sock"
 drain=0
 [ "$SIGNAL" = TERM ] && [ -S "$sock" ] && pid_ours "$(pid_of haproxy)" && drain=1
 # set_state STATE: the relay's HTTP and TCP servers at HAProxy (TCP tracks HTTP's health, not its admin state).
+# A relay without a TCP listener has no writes_tcp server: only the HTTP one must succeed.
 set_state() {
-  local be out
-  for be in writes writes_tcp; do
-    out="$(haproxy_cmd "$sock" "set server $be/$name state $1")" || fail "HAProxy's runtime API at $SHOW_RUN/haproxy.sock: $out"
-    case "$out" in *[A-Za-z]*) [ "$be" = writes_tcp ] || fail "set server $be/$name state $1: $out" ;; esac
-  done
+  haproxy_set_state "$sock" writes "$name" "$1" || fail "could not set $name to $1 at HAProxy"
+  haproxy_set_state "$sock" writes_tcp "$name" "$1" 2>/dev/null || true
 }
 if [ "$drain" -eq 1 ]; then
   set_state drain

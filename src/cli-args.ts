@@ -3,7 +3,7 @@
  * too (`--config relay.toml`, `--config=relay.toml`).
  */
 export interface MainArgs {
-  readonly command: 'run' | 'check' | 'version' | 'help' | 'haproxy' | 'missed' | 'verify' | 'repair';
+  readonly command: 'run' | 'check' | 'version' | 'help' | 'haproxy' | 'missed' | 'verify' | 'repair' | 'status';
   readonly config?: string;
   readonly logLevel?: string;
   /** Everything after a subcommand, for it to parse. */
@@ -23,7 +23,7 @@ export interface ArgsEnv {
 
 export function parseArgs(argv: readonly string[], env: ArgsEnv = {}): MainArgs {
   const sub = argv[0];
-  if (sub === 'haproxy' || sub === 'missed' || sub === 'verify' || sub === 'repair') return { command: sub, rest: argv.slice(1) };
+  if (sub === 'haproxy' || sub === 'missed' || sub === 'verify' || sub === 'repair' || sub === 'status') return { command: sub, rest: argv.slice(1) };
   const values: Record<string, string> = {};
   const bools = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -63,6 +63,7 @@ export const USAGE = `Usage:
   influx-relay missed -config relay.toml [--json]     print the missed-window ledger
   influx-relay verify --backend URL --backend URL     compare replicas (or -config relay.toml); --help for more
   influx-relay repair --source URL --target URL       copy what a replica lacks (or --from-ledger -config F)
+  influx-relay status -cluster cluster.toml [--serve :PORT]  the cluster view (table, or a live page)
   influx-relay -version
 Flags may also be written --config FILE or --config=FILE.
 Environment: INFLUX_RELAY_CONFIG and INFLUX_RELAY_LOG_LEVEL stand in for -config and -log-level.`;

@@ -46,6 +46,10 @@ async function main(argv: readonly string[]): Promise<number> {
       const { repairCommand } = await import('./integrity/repair-cli.js');
       return repairCommand([...args.rest]);
     }
+    case 'status': {
+      const { statusCommand } = await import('./status/cli.js');
+      return statusCommand([...args.rest]);
+    }
     case 'check':
     case 'run':
       return runOrCheck(args);

@@ -1,6 +1,6 @@
 /**
  * The relay's own endpoints, served on every HTTP listener beside the writes: `/ping` (InfluxDB's), `/health`,
- * `/health/backends/<name>` and `/metrics`. The HTTP source only routes here; health is read through narrow callbacks
+ * `/health/backends/<name>`, `/metrics`, and the status page `/` with its data `/status.json`. The HTTP source only routes here; health is read through narrow callbacks
  * (reports, not backends), so neither this module nor the source needs to know what a backend is.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +11,9 @@ import { noContent, sendError, sendJson } from '../sources/respond.js';
 import type { BackendHealth } from '../backends/backend.js';
 import type { JournalHealth } from '../queue/queue.js';
 import { backendReadiness, influxdbHealth, listenerHealth } from './health.js';
+import { STATUS_PAGE } from './status-page.js';
+import { PAGE_HEADERS } from './page-style.js';
+import { StatusReport, type StatusMetrics } from './status.js';
 
 export interface AdminOptions {
   readonly listener: string;
@@ -34,6 +37,8 @@ export const ADMIN_ROUTES = {
   '/health': ['GET', 'HEAD'],
   '/metrics': ['GET'],
   '/-/reload': ['POST'],
+  '/': ['GET', 'HEAD'],
+  '/status.json': ['GET'],
 } as const satisfies Readonly<Record<string, readonly string[]>>;
 
 export type AdminPath = keyof typeof ADMIN_ROUTES;
@@ -41,11 +46,15 @@ export type AdminPath = keyof typeof ADMIN_ROUTES;
 export const BACKEND_HEALTH_PREFIX = '/health/backends/';
 
 export class AdminRoutes {
+  private readonly status: StatusReport;
+
   constructor(
     private readonly options: AdminOptions,
-    private readonly metrics: Pick<RelayMetrics, 'registry'>,
+    private readonly metrics: Pick<RelayMetrics, 'registry'> & StatusMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.status = new StatusReport(options, metrics);
+  }
 
   /** Answers one admin request whose method the router has already checked; `query` is the text after '?'. */
   answer(path: AdminPath, query: string, req: IncomingMessage, res: ServerResponse): void {
@@ -61,6 +70,11 @@ export class AdminRoutes {
       }
       case '/metrics':
         return void this.sendMetrics(res);
+      case '/':
+        res.writeHead(200, PAGE_HEADERS);
+        return void res.end(req.method === 'HEAD' ? undefined : STATUS_PAGE);
+      case '/status.json':
+        return void this.sendStatus(res);
       case '/-/reload':
         return void this.reload(res);
     }
@@ -85,6 +99,15 @@ export class AdminRoutes {
     if (backends.length === 0) return sendError(res, 404, `no backend named "${name}"`);
     const r = backendReadiness(backends);
     sendJson(res, r.status, r.body);
+  }
+
+  private async sendStatus(res: ServerResponse): Promise<void> {
+    try {
+      sendJson(res, 200, await this.status.build());
+    } catch (err) {
+      this.log.error({ err }, 'status collection failed');
+      if (!res.headersSent) sendError(res, 500, 'status collection failed');
+    }
   }
 
   private async sendMetrics(res: ServerResponse): Promise<void> {

@@ -5,7 +5,7 @@
  * ledger: the relay owns that file.
  */
 import path from 'node:path';
-import type { CommandIO } from '../haproxy/cli.js';
+import type { CommandIO } from '../cli-args.js';
 import { InfluxQLClient } from './influxql-client.js';
 import { readLedger, type MissedWindow } from './ledger-file.js';
 import { ledgerFile } from './ledger.js';

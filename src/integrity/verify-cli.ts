@@ -7,7 +7,7 @@ import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { HttpOutputConfig, RelayConfig } from '../config/types.js';
 import { parseGoDuration } from '../config/duration.js';
-import type { CommandIO } from '../haproxy/cli.js';
+import type { CommandIO } from '../cli-args.js';
 import { InfluxQLClient } from './influxql-client.js';
 import { formatNs } from './time-range.js';
 import { compareReplicas, DEFAULT_WINDOW_NS, type Difference, type Replica } from './verify.js';

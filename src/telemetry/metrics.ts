@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** What a backend reports at scrape time. */
 export interface QueueGaugeSource {
   readonly name: string;
-  health(): { queueBytes: number; queueBatches: number; oldestBatchAgeMs: number };
+  health(): { queueBytes: number; queueBatches: number; queueCapacityBytes: number; oldestBatchAgeMs: number };
 }
 
 /** What the missed-window ledger reports at scrape time: unrepaired windows per backend. */
@@ -36,6 +36,7 @@ export class RelayMetrics {
       const h = s.health();
       this.backendQueueBytes.labels(s.name).set(h.queueBytes);
       this.backendQueueBatches.labels(s.name).set(h.queueBatches);
+      this.backendQueueCapacity.labels(s.name).set(h.queueCapacityBytes);
       this.backendOldestAge.labels(s.name).set(h.oldestBatchAgeMs / 1000);
     }
   }
@@ -110,6 +111,12 @@ export class RelayMetrics {
   readonly backendQueueBatches = new Gauge({
     name: 'influx_relay_backend_queue_batches',
     help: 'Batches waiting in (or in flight from) a backend queue.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly backendQueueCapacity = new Gauge({
+    name: 'influx_relay_backend_queue_capacity_bytes',
+    help: 'What a backend queue holds at most (buffer-size-mb); when queue_bytes reaches it, when-full decides.',
     labelNames: ['backend'] as const,
     registers: [this.registry],
   });

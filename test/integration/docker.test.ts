@@ -17,7 +17,7 @@ const docker = path.join(REPO_ROOT, 'docker');
 
 test('docker-compose accepts the compose file', { skip: !existsSync('/usr/bin/docker-compose') && 'docker-compose not installed' }, async () => {
   const { stdout } = await run('docker-compose', ['-f', path.join(docker, 'docker-compose.yml'), 'config', '--services'], { cwd: docker });
-  assert.deepEqual(stdout.trim().split('\n').sort(), ['haproxy', 'influxdb-a', 'influxdb-b', 'relay-1', 'relay-2', 'telegraf']);
+  assert.deepEqual(stdout.trim().split('\n').sort(), ['grafana', 'haproxy', 'influxdb-a', 'influxdb-b', 'prometheus', 'relay-1', 'relay-2', 'telegraf']);
   await run('docker-compose', ['-f', path.join(docker, 'docker-compose.yml'), 'config', '-q'], { cwd: docker });
 });
 

@@ -234,7 +234,7 @@ describe('the HA stack, through HAProxy only', { skip: SKIP }, () => {
 /** `make up`, `make restart-relay` and `make down` themselves (scripts/), on free ports and a temp run dir. */
 describe('make up / restart-relay / down', { skip: SKIP }, () => {
   const names = ['INFLUX_A_PORT', 'INFLUX_B_PORT', 'INFLUX_A_RPC_PORT', 'INFLUX_B_RPC_PORT', 'RELAY_1_PORT', 'RELAY_1_TCP_PORT',
-    'RELAY_2_PORT', 'RELAY_2_TCP_PORT', 'HAPROXY_PORT', 'HAPROXY_TCP_PORT', 'HAPROXY_STATS_PORT', 'HAPROXY_FRESHNESS_PORT'] as const;
+    'RELAY_2_PORT', 'RELAY_2_TCP_PORT', 'HAPROXY_PORT', 'HAPROXY_TCP_PORT', 'HAPROXY_STATS_PORT', 'HAPROXY_FRESHNESS_PORT', 'STATUS_PORT', 'PROMETHEUS_PORT'] as const;
   let run = '';
   let env: NodeJS.ProcessEnv = {};
   const script = (name: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}) =>
@@ -265,6 +265,32 @@ describe('make up / restart-relay / down', { skip: SKIP }, () => {
     assert.equal(up.code, 0, up.output);
     for (const n of [1, 2]) assert.match(await readFile(path.join(run, `relay-${n}.toml`), 'utf8'), new RegExp(`^spool-dir = "${run}/relay-${n}/spool"$`, 'm'));
     assert.equal(await writeThrough('up_restart seq=1i 1700000000000000000'), 204);
+
+    // Observed out of the box: the cluster page, and Prometheus scraping both relays and HAProxy with the rules loaded.
+    const statusUrl = `http://127.0.0.1:${env['STATUS_PORT']}`;
+    const promUrl = `http://127.0.0.1:${env['PROMETHEUS_PORT']}`;
+    assert.match(up.output, new RegExp(`status +${statusUrl}/[\\s\\S]*metrics +${promUrl}/`));
+    assert.match((await get(`${statusUrl}/`)).body, /<title>influx-relay cluster<\/title>/);
+    await eventually(async () => {
+      const targets = (await get(`${promUrl}/api/v1/targets`)).json as { data: { activeTargets: Array<{ labels: { job: string }; health: string }> } };
+      const up = targets.data.activeTargets.filter((t) => t.health === 'up').map((t) => t.labels.job).sort();
+      assert.deepEqual(up, ['haproxy', 'influx-relay', 'influx-relay']);
+    }, 30_000, 500);
+    const rules = (await get(`${promUrl}/api/v1/rules`)).json as { data: { groups: Array<{ rules: Array<{ name: string }> }> } };
+    assert.ok(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name)).includes('InfluxRelayBacklogOld'));
+
+    // make drain / make ready: relay-1 leaves HAProxy's write pool (writes keep succeeding on relay-2) and comes back.
+    const haproxyView = async (relay: string) => {
+      const s = (await get(`${statusUrl}/cluster.json`)).json as { relays: Array<{ name: string; haproxy?: { status: string } }> };
+      return s.relays.find((r) => r.name === relay)?.haproxy?.status;
+    };
+    const drained = await script('drain.sh', ['drain', 'relay-1']);
+    assert.equal(drained.code, 0, drained.output);
+    assert.equal(await haproxyView('relay-1'), 'DRAIN');
+    for (let i = 0; i < 4; i++) assert.equal(await writeThrough(`up_drain seq=${i}i ${1700000000000000000 + i}`), 204);
+    const ready = await script('drain.sh', ['ready', 'relay-1']);
+    assert.equal(ready.code, 0, ready.output);
+    await eventually(async () => assert.equal(await haproxyView('relay-1'), 'UP'), 10_000, 200);
 
     const before = await pidOf('relay-1');
     const restarted = await script('restart-relay.sh', ['1'], { SIGNAL: 'KILL' });

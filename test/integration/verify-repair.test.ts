@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { headerLine, windowLine } from '../../src/integrity/ledger-file.js';
 import { LEDGER_FILE_NAME } from '../../src/integrity/ledger.js';
-import { eventually } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { exited, track, trackDir, untrackDir } from '../helpers/children.js';
 import { quoteIdent, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { RELAY_MAIN } from '../helpers/relay.js';
