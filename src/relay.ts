@@ -17,7 +17,9 @@ import { deadLetterFileName, spoolDirName } from './config/file-names.js';
 import type { HttpListenerConfig, HttpOutputConfig, RelayConfig, TcpListenerConfig, UdpListenerConfig } from './config/types.js';
 import { FanOut } from './fanout.js';
 import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
+import { AntiEntropy } from './integrity/anti-entropy.js';
 import { BacklogTracker } from './integrity/backlog.js';
+import { backendsFromConfig } from './integrity/replicas.js';
 import { ledgerFile, MissedWindowLedger } from './integrity/ledger.js';
 import { TrackedMemoryQueue } from './integrity/tracked-queue.js';
 import { Spool } from './queue/spool/spool.js';
@@ -53,7 +55,7 @@ export interface ReloadSummary {
 }
 
 /** Top-level keys a running relay cannot change: the spool, the ledger, threads and the body budget. */
-const RESTART_KEYS = ['spoolDir', 'ledgerDir', 'spoolMaxMb', 'fsync', 'fsyncIntervalMs', 'scanThreads', 'maxBodiesInFlightMb'] as const;
+const RESTART_KEYS = ['spoolDir', 'ledgerDir', 'spoolMaxMb', 'fsync', 'fsyncIntervalMs', 'scanThreads', 'maxBodiesInFlightMb', 'antiEntropyIntervalMs', 'antiEntropyLookbackMs'] as const;
 
 const MB = 1024 * 1024;
 
@@ -67,6 +69,7 @@ export class Relay {
   private readonly bodyBudget: BodyBudget;
   /** What each backend missed; undefined without ledger-dir or spool-dir. */
   private ledger: MissedWindowLedger | undefined;
+  private antiEntropy: AntiEntropy | undefined;
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
   private reloading: Promise<unknown> = Promise.resolve();
@@ -99,10 +102,38 @@ export class Relay {
       this.scanPool.start();
       for (const l of built) for (const { backend } of l.backends.values()) backend.start();
       for (const l of built) await l.source.start();
+      this.startAntiEntropy();
     } catch (err) {
       await this.destroy();
       throw err;
     }
+  }
+
+  /** Repairs the replicas in the background (anti-entropy-interval); it follows reloads through this.config. */
+  private startAntiEntropy(): void {
+    if (this.config.antiEntropyIntervalMs <= 0) return;
+    this.antiEntropy = new AntiEntropy({
+      intervalMs: this.config.antiEntropyIntervalMs,
+      lookbackMs: this.config.antiEntropyLookbackMs,
+      replicas: () =>
+        backendsFromConfig(this.config).map((r) => ({
+          names: r.names,
+          url: r.url,
+          ready: () => {
+            const mine = this.backends.filter((b) => r.names.includes(b.name)).map((b) => b.health());
+            return mine.length > 0 && mine.every((h) => h.state === 'up' && h.queueBatches === 0);
+          },
+        })),
+      ...(this.ledger ? { ledger: this.ledger } : {}),
+      logger: this.log,
+      metrics: this.metrics,
+    });
+    this.antiEntropy.start();
+  }
+
+  /** One anti-entropy pass now (tests; an operator can also just wait for the interval). */
+  repairNow(): Promise<unknown> {
+    return this.antiEntropy?.run() ?? Promise.resolve(undefined);
   }
 
   private async openLedger(): Promise<void> {
@@ -344,6 +375,7 @@ export class Relay {
 
   private async doClose(): Promise<void> {
     await this.reloading;
+    await this.antiEntropy?.close();
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     this.log.info({ deadlineMs: this.config.shutdownTimeoutMs }, 'shutting down: draining writes');
     const listeners = [...this.listeners.values()];
@@ -365,6 +397,7 @@ export class Relay {
 
   /** Stops everything now, dropping what is queued in memory (the spool keeps what it has). */
   async destroy(): Promise<void> {
+    await this.antiEntropy?.close();
     const listeners = [...this.listeners.values()];
     await Promise.all(listeners.map((l) => l.source?.close(Date.now())));
     await Promise.all(this.backends.map((b) => b.destroy()));

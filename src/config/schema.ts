@@ -417,6 +417,20 @@ export const ROOT_FIELDS = {
       'back-pressure instead: the write gets 503 + Retry-After and no backend gets it, and `/health` answers 503 ' +
       'while the queue is full, so one replica down long enough stops all writes.',
   ),
+  antiEntropyIntervalMs: ours(
+    'anti-entropy-interval',
+    duration('0s', { zero: true }),
+    'How often the relay repairs its replicas by itself (docs/integrity.md): it copies each unrepaired missed window ' +
+      'to its backend from another one once that backend is back, and compares the last `anti-entropy-lookback` ' +
+      'across backends, copying what differs both ways. `0s`: off (run `influx-relay repair` by hand instead). The ' +
+      'first pass waits a random part of the interval, so relays sharing the databases do not run together. InfluxDB ' +
+      '1.x outputs only.',
+  ),
+  antiEntropyLookbackMs: ours(
+    'anti-entropy-lookback',
+    duration('1h', { zero: true }),
+    'How far back each anti-entropy pass compares the replicas (up to a minute ago). `0s`: only the ledger windows.',
+  ),
   reloadEndpoint: ours(
     'reload-endpoint',
     bool(false),

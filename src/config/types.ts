@@ -22,6 +22,8 @@ export interface RelayConfig {
   readonly whenFull: WhenFull;
   readonly answerTimeoutMs: number;
   readonly reloadEndpoint: boolean;
+  readonly antiEntropyIntervalMs: number;
+  readonly antiEntropyLookbackMs: number;
   /** Relay-wide bound of HTTP request bodies in flight (decoded), shared by every [[http]] listener. */
   readonly maxBodiesInFlightMb: number;
   readonly http: readonly HttpListenerConfig[];

@@ -7,9 +7,10 @@
 import path from 'node:path';
 import type { CommandIO } from '../cli-args.js';
 import { InfluxQLClient } from './influxql-client.js';
-import { readLedger, type MissedWindow } from './ledger-file.js';
+import { readLedger } from './ledger-file.js';
 import { ledgerFile } from './ledger.js';
-import { ensureSchema, planRepair, repairWindows, splitWindows, type CopyWindow, type RepairResult } from './repair.js';
+import { ensureSchema, planRepair, repairWindows, type CopyWindow, type RepairResult } from './repair.js';
+import { ledgerCopyWindows } from './replicas.js';
 import { formatNs } from './time-range.js';
 import { DEFAULT_WINDOW_NS, type Replica } from './verify.js';
 import {
@@ -24,7 +25,6 @@ import {
   progressPrinter,
   type Flags,
 } from './verify-cli.js';
-import { listDatabases, listRetentionPolicies } from './verify-schema.js';
 
 export const REPAIR_USAGE = `usage: influx-relay repair --source URL --target URL [options]
        influx-relay repair --from-ledger -config relay.toml [options]
@@ -80,16 +80,6 @@ const replica = (name: string, url: string, concurrency: number): Replica => {
 };
 
 /** The copy windows of a ledger window, resolved against the source: '*' is every database, '' the default rp. */
-async function ledgerCopyWindows(source: InfluxQLClient, w: MissedWindow, windowNs: bigint): Promise<{ dbs: string[]; windows: CopyWindow[] }> {
-  const dbs = w.db === '*' ? await listDatabases(source) : [w.db];
-  const windows: CopyWindow[] = [];
-  for (const db of dbs) {
-    const rps = await listRetentionPolicies(source, db);
-    const chosen = w.db === '*' ? rps : w.rp === '' ? rps.filter((rp) => rp.isDefault) : rps.filter((rp) => rp.name === w.rp);
-    for (const rp of chosen) windows.push({ db, rp: rp.name, startNs: BigInt(w.fromNs), endNs: BigInt(w.toNs) + 1n });
-  }
-  return { dbs, windows: splitWindows(windows, windowNs) };
-}
 
 async function ledgerJobs(flags: Flags, common: Common): Promise<Job[]> {
   const configFile = flagValue(flags, 'config');

@@ -5,10 +5,11 @@
  */
 import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
-import type { HttpOutputConfig, RelayConfig } from '../config/types.js';
+import type { RelayConfig } from '../config/types.js';
 import { parseGoDuration } from '../config/duration.js';
 import type { CommandIO } from '../cli-args.js';
 import { InfluxQLClient } from './influxql-client.js';
+import { backendsFromConfig } from './replicas.js';
 import { formatNs } from './time-range.js';
 import { compareReplicas, DEFAULT_WINDOW_NS, type Difference, type Replica } from './verify.js';
 
@@ -82,34 +83,6 @@ export function parseTimeNs(text: string, flag: string, nowMs = Date.now()): big
 }
 
 /** A relay output's URL for queries: its origin, with its credentials (http-user/http-pass win over the URL's). */
-function outputUrl(o: HttpOutputConfig): string {
-  const u = new URL(o.location);
-  if (o.httpUser !== undefined) {
-    u.username = encodeURIComponent(o.httpUser);
-    u.password = encodeURIComponent(o.httpPass ?? '');
-  }
-  return `${u.protocol}//${u.username ? `${u.username}:${u.password}@` : ''}${u.host}`;
-}
-
-/**
- * The InfluxDB 1.x backends of a relay config: name and query URL, one per distinct origin; `names` are all the
- * output names that reach it (the ledger keys windows by output name).
- */
-export function backendsFromConfig(config: RelayConfig): Array<{ name: string; url: string; names: string[] }> {
-  const outputs: HttpOutputConfig[] = [
-    ...config.http.flatMap((l) => l.output),
-    ...config.tcp.flatMap((l) => l.output),
-    ...config.udp.flatMap((l) => l.output.filter((o): o is HttpOutputConfig => o.kind === 'http')),
-  ].filter((o) => o.type === 'v1');
-  const seen = new Map<string, { name: string; url: string; names: string[] }>();
-  for (const o of outputs) {
-    const origin = new URL(o.location).origin;
-    const entry = seen.get(origin);
-    if (entry === undefined) seen.set(origin, { name: o.name, url: outputUrl(o), names: [o.name] });
-    else if (!entry.names.includes(o.name)) entry.names.push(o.name);
-  }
-  return [...seen.values()];
-}
 
 export function loadConfigOrFail(file: string): RelayConfig {
   try {
@@ -178,6 +151,8 @@ export function differenceJson(d: Difference): Record<string, unknown> {
 }
 
 /** The replicas named on the command line (--backend, repeatable) or in a relay config. */
+export { backendsFromConfig } from './replicas.js';
+
 export function replicasFromFlags(flags: Flags, flag: string, concurrency: number): Replica[] {
   const config = flagValue(flags, 'config');
   const urls = flagList(flags, flag).map((url) => ({ name: '', url }));

@@ -41,6 +41,22 @@ export class RelayMetrics {
     }
   }
 
+  readonly antiEntropyRuns = new Counter({
+    name: 'influx_relay_anti_entropy_runs_total',
+    help: 'Anti-entropy passes (ledger windows repaired, recent windows compared and copied), by outcome (ok, error).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly antiEntropyPointsCopied = new Counter({
+    name: 'influx_relay_anti_entropy_points_copied_total',
+    help: 'Points anti-entropy copied from one replica to another.',
+    registers: [this.registry],
+  });
+  readonly antiEntropyDifferences = new Counter({
+    name: 'influx_relay_anti_entropy_differences_total',
+    help: 'Windows anti-entropy found different between two replicas in the recent past (then copied).',
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({
     name: 'influx_relay_http_requests_total',
     help: 'HTTP requests answered by the relay, by listener, endpoint and status code.',
