@@ -47,6 +47,8 @@ describe("influxdb-relay's own sample", () => {
       fsync: 'interval',
       fsyncIntervalMs: 20,
       whenFull: 'drop-oldest',
+      antiEntropyIntervalMs: 0,
+      antiEntropyLookbackMs: 3600000,
       reloadEndpoint: false,
       answerTimeoutMs: 2000,
       maxBodiesInFlightMb: 256,
