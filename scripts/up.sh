@@ -136,6 +136,9 @@ shutdown-timeout = "10s"
 # Every write is on disk for both databases before the 204: a relay killed or restarted while a database is
 # down keeps its backlog (with memory queues it would be lost, and the replicas would differ for good).
 spool-dir = "$RUN/$1/spool"
+# The relay repairs the replicas itself: missed windows once a database is back, and the last hour compared.
+anti-entropy-interval = "2m"
+anti-entropy-lookback = "1h"
 
 [[http]]
 name = "http"
