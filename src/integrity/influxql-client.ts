@@ -116,12 +116,7 @@ export class InfluxQLClient {
   async query(q: string, db?: string): Promise<Series[]> {
     const res = await this.post('/query', this.queryBody(q, db, false), 'application/x-www-form-urlencoded');
     const text = await res.body.text();
-    let answer: QueryAnswer | undefined;
-    try {
-      answer = parseJsonLossless(text) as QueryAnswer;
-    } catch {
-      answer = undefined;
-    }
+    const answer = parseAnswer(text);
     this.check(q, res.statusCode, answer, text);
     return answer?.results?.[0]?.series ?? [];
   }
@@ -131,13 +126,7 @@ export class InfluxQLClient {
     const res = await this.post('/query', this.queryBody(q, db, true), 'application/x-www-form-urlencoded');
     if (res.statusCode < 200 || res.statusCode > 299) {
       const text = await res.body.text();
-      let answer: QueryAnswer | undefined;
-      try {
-        answer = parseJsonLossless(text) as QueryAnswer;
-      } catch {
-        answer = undefined;
-      }
-      this.check(q, res.statusCode, answer, text);
+      this.check(q, res.statusCode, parseAnswer(text), text);
     }
     let pending = '';
     res.body.setEncoding('utf8');
@@ -175,5 +164,14 @@ export class InfluxQLClient {
 
   async close(): Promise<void> {
     await this.pool.close();
+  }
+}
+
+/** /query's JSON (integers kept exact), or undefined when the body is not JSON (a proxy's error page). */
+function parseAnswer(text: string): QueryAnswer | undefined {
+  try {
+    return parseJsonLossless(text) as QueryAnswer;
+  } catch {
+    return undefined;
   }
 }

@@ -24,11 +24,7 @@ async function influxd(): Promise<Influxd> {
   return d;
 }
 
-async function count(d: Influxd, m: string): Promise<number> {
-  const r = await d.query(`SELECT count(v) FROM "${m}"`, { db: 'test' });
-  const v = r?.results?.[0]?.series?.[0]?.values?.[0]?.[1];
-  return v === undefined ? 0 : Number(v);
-}
+const count = (d: Influxd, m: string): Promise<number> => d.count('test', m);
 
 function config(port: number, top: string, outputs: RelayOutput[]): string {
   return `${top}\n` + relayToml({ bindAddr: `127.0.0.1:${port}`, name: 'reload', outputs });

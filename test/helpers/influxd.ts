@@ -50,6 +50,8 @@ export interface Influxd {
   write(db: string, lines: string, opts?: { rp?: string; precision?: string; auth?: Credentials | null }): Promise<void>;
   /** SELECT * with epoch=ns; `time` is the exact ns timestamp as a decimal string; big ints are bigint. */
   points(db: string, measurement: string, opts?: { rp?: string; auth?: Credentials | null }): Promise<Array<Record<string, unknown>>>;
+  /** count(field) of a measurement (0 when it has no points yet): what most tests wait on. */
+  count(db: string, measurement: string, field?: string): Promise<number>;
   /** Output captured from influxd (last lines). */
   logs(): string;
   stop(): Promise<void>;
@@ -201,6 +203,14 @@ class InfluxdProcess implements Influxd {
     if (opts.precision !== undefined) qs.set('precision', opts.precision);
     const res = await post(`${this.url}/write?${qs}`, lines, { auth: this.auth(opts) });
     if (res.status !== 204) throw new InfluxdError(`write to ${this.url} db=${db}: ${describe(res)}`, res.status);
+  }
+
+  async count(db: string, measurement: string, field = 'v'): Promise<number> {
+    const r = (await this.query(`SELECT count(${quoteIdent(field)}) FROM ${quoteIdent(measurement)}`, { db })) as {
+      results?: Array<{ series?: Array<{ values?: unknown[][] }> }>;
+    };
+    const v = r.results?.[0]?.series?.[0]?.values?.[0]?.[1];
+    return v === undefined ? 0 : Number(v);
   }
 
   async points(db: string, measurement: string, opts: { rp?: string; auth?: Credentials | null } = {}): Promise<Array<Record<string, unknown>>> {
