@@ -16,13 +16,15 @@ import { ledgerFile, MissedWindowLedger } from './integrity/ledger.js';
 import { TrackedMemoryQueue } from './integrity/tracked-queue.js';
 import { Spool } from './queue/spool/spool.js';
 import { BodyBudget } from './sources/body-budget.js';
+import { graphiteSource } from './sources/graphite.js';
 import { HttpSource } from './sources/http.js';
+import { OpentsdbSource } from './sources/opentsdb.js';
 import { TcpSource } from './sources/tcp.js';
 import { UdpSource } from './sources/udp.js';
 import type { Logger } from './telemetry/logger.js';
 import { RelayMetrics } from './telemetry/metrics.js';
 
-type Source = HttpSource | UdpSource | TcpSource;
+type Source = HttpSource | UdpSource | TcpSource | OpentsdbSource;
 
 const MB = 1024 * 1024;
 
@@ -31,6 +33,7 @@ export class Relay {
   readonly http: HttpSource[] = [];
   readonly udp: UdpSource[] = [];
   readonly tcp: TcpSource[] = [];
+  readonly opentsdb: OpentsdbSource[] = [];
   private readonly backends: Backend[] = [];
   private readonly spools: Spool[] = [];
   private readonly scanPool: ScanPool;
@@ -53,7 +56,7 @@ export class Relay {
   }
 
   private get sources(): Source[] {
-    return [...this.http, ...this.udp, ...this.tcp];
+    return [...this.http, ...this.udp, ...this.tcp, ...this.opentsdb];
   }
 
   /** Opens the spools, builds every listener and starts them; on failure, stops what was started. */
@@ -73,7 +76,7 @@ export class Relay {
     const c = this.config;
     const file = ledgerFile(c);
     if (file) {
-      const names = [...new Set([...c.http, ...c.tcp, ...c.udp].flatMap((l) => l.output.flatMap((o) => (o.kind === 'http' ? [o.name] : []))))];
+      const names = [...new Set([...c.http, ...c.tcp, ...c.udp, ...c.opentsdb, ...c.graphite].flatMap((l) => l.output.flatMap((o) => (o.kind === 'http' ? [o.name] : []))))];
       this.ledger = await MissedWindowLedger.open({ file, logger: this.log, metrics: this.metrics, backends: names });
     }
     for (const l of c.http) {
@@ -108,6 +111,15 @@ export class Relay {
     }
     for (const l of c.tcp) {
       this.tcp.push(new TcpSource(l, await this.fanout(l.name, l.output), this.metrics, this.log));
+    }
+    for (const l of c.opentsdb) {
+      this.opentsdb.push(new OpentsdbSource(l, await this.fanout(l.name, l.output), this.metrics, this.log));
+    }
+    for (const l of c.graphite) {
+      // A Graphite listener is a [[tcp]] or [[udp]] one whose lines are converted.
+      const source = graphiteSource(l, await this.fanout(l.name, l.output), this.metrics, this.log);
+      if (source instanceof TcpSource) this.tcp.push(source);
+      else this.udp.push(source);
     }
   }
 
