@@ -21,22 +21,33 @@ export function goTrimSpace(s: string): string {
 }
 
 const DECIMAL = new RegExp(`^[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?$`);
-const HEX = /^([+-]?)0[xX]((?:_?[0-9a-fA-F])*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
+const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
 const SPECIAL = /^(?:[+-]?(?:inf|infinity)|nan)$/i;
 
 /**
  * strconv.ParseFloat(s, 64): the value, or undefined where Go returns an error (syntax, or out of range: ±Inf with
- * ErrRange). Decimal underscores are a syntax error without a base prefix, as in Go.
+ * ErrRange). Underscores may separate digits, as in Go's literal syntax.
  */
 export function parseGoFloat(s: string): number | undefined {
+  if (s.includes('_')) {
+    // Go literal syntax: an underscore only between two digits (or right after a 0x prefix).
+    const hexPrefix = /^[+-]?0[xX]/.test(s);
+    const digit = hexPrefix ? /[0-9a-fA-F]/ : /[0-9]/;
+    for (let i = s.indexOf('_'); i >= 0; i = s.indexOf('_', i + 1)) {
+      const before = s[i - 1] ?? '';
+      const afterPrefix = hexPrefix && /^[+-]?0[xX]$/.test(s.slice(0, i));
+      if (!(digit.test(before) || afterPrefix) || !digit.test(s[i + 1] ?? '')) return undefined;
+    }
+    s = s.replaceAll('_', '');
+  }
   if (DECIMAL.test(s)) {
     const v = Number(s);
     return Number.isFinite(v) ? v : undefined;
   }
   if (SPECIAL.test(s)) return s.toLowerCase().includes('nan') ? NaN : s.startsWith('-') ? -Infinity : Infinity;
   const hex = HEX.exec(s);
-  if (hex && (hex[2]!.replace(/_/g, '') + (hex[3] ?? '')).length > 0 && !hex[2]!.startsWith('_')) {
-    const int = hex[2]!.replace(/_/g, '');
+  if (hex && (hex[2]! + (hex[3] ?? '')).length > 0) {
+    const int = hex[2]!;
     const frac = hex[3] ?? '';
     const mantissa = BigInt('0x' + (int + frac || '0'));
     const v = Number(mantissa) * 2 ** (Number(hex[4]) - 4 * frac.length);

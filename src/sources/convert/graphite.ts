@@ -127,6 +127,7 @@ export class GraphiteParser {
       }
       const last = parts[parts.length - 1]!;
       const t = new Template(template, last.includes('=') ? parseTagList(last) : new Map(), o.separator);
+      if (filter.split('.').some((p) => p.includes('*') && p !== '*')) throw new Error(`invalid filter wildcard section: ${filter}`);
       if (filter === '') this.defaultTemplate = t;
       else this.root.insert(filter.split('.'), t);
     }

@@ -5,11 +5,12 @@
  * The key is built as `models.MakeKey` does: the measurement is unescaped (`\,` `\ `) and then escaped (`,` and
  * space), tag keys and values are escaped (`,` space `=`), tags are sorted by key and those with an empty value are
  * left out. `/write` keeps such a key byte for byte, so both paths store the same series. NewPoint's own checks are
- * applied: NaN/±Inf values, a time outside int64 nanoseconds (after Go's wrapping `UnixNano`), a series key over
- * 65535 bytes.
+ * applied: NaN/±Inf values, a time outside int64 nanoseconds, a series key over 65535 bytes.
  *
- * A few points NewPoint accepts have no line-protocol form (a name ending in a backslash, a measurement starting with
- * `#` or empty, a newline inside a name, an empty tag key): they are refused here, with the reason.
+ * A few points NewPoint accepts have no line-protocol form (a measurement starting with `#` or empty, a newline
+ * inside a name, an empty tag key): they are refused here, with the reason. A key whose escaping comes out odd (a
+ * name ending in a backslash) is still written byte for byte as InfluxDB builds it: `/write` then reads it as
+ * InfluxDB reads its own key back, or refuses it (counted by the relay's scanner).
  */
 const MIN_NANO = -(2n ** 63n) + 2n;
 const MAX_NANO = 2n ** 63n - 2n;
@@ -20,9 +21,9 @@ export type Tags = ReadonlyMap<string, string> | Readonly<Record<string, string>
 
 export type PointLine = { readonly line: string } | { readonly error: string };
 
-/** time.Unix(sec, nsec).UnixNano(), wrapped to int64 as Go's arithmetic does. */
+/** time.Unix(sec, nsec) in nanoseconds, exactly (models.CheckTime compares times, so nothing wraps). */
 export function unixNano(sec: bigint, nsec: bigint): bigint {
-  return BigInt.asIntN(64, sec * NS_PER_S + nsec);
+  return sec * NS_PER_S + nsec;
 }
 
 function escapeMeasurement(m: string): string {
@@ -57,13 +58,11 @@ export function pointLine(measurement: string, tags: Tags, field: string, value:
   let key = escapeMeasurement(measurement);
   if (key === '') return { error: 'no line-protocol form: empty measurement' };
   if (/^[#\t]/.test(key)) return { error: 'no line-protocol form: measurement starts with # or a tab' };
-  if (key.endsWith('\\')) return { error: 'no line-protocol form: measurement ends in a backslash' };
   for (const [k, v] of entries) {
     if (v === '') continue;
     if (k === '') return { error: 'no line-protocol form: empty tag key' };
     const ek = escapeTag(k);
     const ev = escapeTag(v);
-    if (ek.endsWith('\\') || ev.endsWith('\\')) return { error: `no line-protocol form: tag ${k} ends in a backslash` };
     key += `,${ek}=${ev}`;
   }
   if (/[\n\r]/.test(key)) return { error: 'no line-protocol form: newline in a name' };

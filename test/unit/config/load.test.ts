@@ -82,6 +82,8 @@ describe("influxdb-relay's own sample", () => {
         },
       ],
       tcp: [],
+      opentsdb: [],
+      graphite: [],
     });
   });
 });
