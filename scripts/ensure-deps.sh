@@ -22,6 +22,7 @@ binary_for() {
     influxdb) echo influxd ;;
     collectd-core | collectd) echo collectd ;;
     nginx-light | nginx) echo nginx ;;
+    netdata-core | netdata) echo netdata ;;
     *) echo "$1" ;;
   esac
 }

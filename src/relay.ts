@@ -14,7 +14,15 @@ import path from 'node:path';
 import type { Backend, BackendOptions } from './backends/backend.js';
 import { backendFromConfig, backendOptions, writerFromConfig } from './backends/from-config.js';
 import { deadLetterFileName, spoolDirName } from './config/file-names.js';
-import type { HttpListenerConfig, HttpOutputConfig, RelayConfig, TcpListenerConfig, UdpListenerConfig } from './config/types.js';
+import type {
+  GraphiteListenerConfig,
+  HttpListenerConfig,
+  HttpOutputConfig,
+  OpentsdbListenerConfig,
+  RelayConfig,
+  TcpListenerConfig,
+  UdpListenerConfig,
+} from './config/types.js';
 import { FanOut } from './fanout.js';
 import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
 import { AntiEntropy } from './integrity/anti-entropy.js';
@@ -24,17 +32,21 @@ import { ledgerFile, MissedWindowLedger } from './integrity/ledger.js';
 import { TrackedMemoryQueue } from './integrity/tracked-queue.js';
 import { Spool } from './queue/spool/spool.js';
 import { BodyBudget } from './sources/body-budget.js';
+import { graphiteSource } from './sources/graphite.js';
 import { HttpSource } from './sources/http.js';
+import { OpentsdbSource } from './sources/opentsdb.js';
 import { TcpSource } from './sources/tcp.js';
 import { UdpSource } from './sources/udp.js';
 import type { Logger } from './telemetry/logger.js';
 import { RelayMetrics } from './telemetry/metrics.js';
 
-type Source = HttpSource | UdpSource | TcpSource;
+type Source = HttpSource | UdpSource | TcpSource | OpentsdbSource;
 type ListenerConfig =
   | { readonly kind: 'http'; readonly config: HttpListenerConfig }
   | { readonly kind: 'udp'; readonly config: UdpListenerConfig }
-  | { readonly kind: 'tcp'; readonly config: TcpListenerConfig };
+  | { readonly kind: 'tcp'; readonly config: TcpListenerConfig }
+  | { readonly kind: 'opentsdb'; readonly config: OpentsdbListenerConfig }
+  | { readonly kind: 'graphite'; readonly config: GraphiteListenerConfig };
 
 /** One listener: its source, its fan-out, its backends by output name, and its spool. */
 interface Listener {
@@ -189,6 +201,11 @@ export class Relay {
         return new UdpSource(spec.config, fanout, this.metrics, this.log);
       case 'tcp':
         return new TcpSource(spec.config, fanout, this.metrics, this.log);
+      case 'opentsdb':
+        return new OpentsdbSource(spec.config, fanout, this.metrics, this.log);
+      case 'graphite':
+        // A Graphite listener is a [[tcp]] or [[udp]] one whose lines are converted.
+        return graphiteSource(spec.config, fanout, this.metrics, this.log);
     }
   }
 
@@ -412,6 +429,8 @@ function listenerSpecs(c: RelayConfig): ListenerConfig[] {
     ...c.http.map((config) => ({ kind: 'http' as const, config })),
     ...c.udp.map((config) => ({ kind: 'udp' as const, config })),
     ...c.tcp.map((config) => ({ kind: 'tcp' as const, config })),
+    ...c.opentsdb.map((config) => ({ kind: 'opentsdb' as const, config })),
+    ...c.graphite.map((config) => ({ kind: 'graphite' as const, config })),
   ];
 }
 

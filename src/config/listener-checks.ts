@@ -52,12 +52,12 @@ export function checkOutputNames(outputs: readonly { name: string }[], ctx: Ctx)
   uniqueFileNames(entries, 'output', 'names default to the location', ctx);
 }
 
-type Kind = 'http' | 'udp' | 'tcp';
+type Kind = 'http' | 'udp' | 'tcp' | 'opentsdb' | 'graphite';
 type Listener = { readonly name: string; readonly bindAddr: string; readonly output: readonly { name: string }[] };
 
 /** Listener names: one spool directory each; then one dead-letter file per backend across listeners. */
 function checkListenerNames(c: RelayConfig, ctx: Ctx): void {
-  const all = (['http', 'udp', 'tcp'] as const).flatMap((kind) =>
+  const all = (['http', 'udp', 'tcp', 'opentsdb', 'graphite'] as const).flatMap((kind) =>
     c[kind].map((l: Listener, i) => ({ path: [kind, i], label: `${kind}[${i}]`, name: l.name, file: spoolDirName(l.name), l })),
   );
   const clashing = uniqueFileNames(all, 'listener', 'names default to "<scheme>://<bind-addr>"', ctx);
@@ -74,10 +74,11 @@ function checkListenerNames(c: RelayConfig, ctx: Ctx): void {
 }
 
 /** Listening sockets of one protocol: two that collide (wildcard, same address, localhost vs loopback) fail at start. */
-function checkBindAddrs(c: RelayConfig, kinds: readonly Kind[], ctx: Ctx): void {
+function checkBindAddrs(c: RelayConfig, kinds: readonly Kind[], ctx: Ctx, udp = false): void {
   const seen: { label: string; addr: string }[] = [];
   for (const kind of kinds) {
-    c[kind].forEach((l: Listener, i) => {
+    c[kind].forEach((l: Listener & { protocol?: string }, i) => {
+      if (kind === 'graphite' && (l.protocol === 'udp') !== udp) return; // a [[graphite]] table is TCP or UDP
       const hp = parseHostPort(l.bindAddr);
       if (hp === undefined) return; // reported by the field itself
       const first = seen.find((s) => bindsCollide(parseHostPort(s.addr)!, hp));
@@ -93,11 +94,11 @@ function checkBindAddrs(c: RelayConfig, kinds: readonly Kind[], ctx: Ctx): void 
 }
 
 export function checkListeners(c: RelayConfig, ctx: Ctx): void {
-  if (c.http.length + c.udp.length + c.tcp.length === 0) {
-    ctx.addIssue({ code: 'custom', message: 'no listeners: add at least one [[http]], [[udp]] or [[tcp]] table' });
+  if (c.http.length + c.udp.length + c.tcp.length + c.opentsdb.length + c.graphite.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'no listeners: add at least one [[http]], [[udp]], [[tcp]], [[opentsdb]] or [[graphite]] table' });
   }
-  // HTTP and raw TCP listeners both take TCP ports; UDP ports are a namespace of their own.
-  checkBindAddrs(c, ['http', 'tcp'], ctx);
-  checkBindAddrs(c, ['udp'], ctx);
+  // HTTP, raw TCP, OpenTSDB and Graphite-over-TCP listeners take TCP ports; UDP ports are a namespace of their own.
+  checkBindAddrs(c, ['http', 'tcp', 'opentsdb', 'graphite'], ctx);
+  checkBindAddrs(c, ['udp', 'graphite'], ctx, true);
   checkListenerNames(c, ctx);
 }

@@ -28,10 +28,13 @@ import {
 } from './fields.js';
 import { checkListeners, checkOutputNames } from './listener-checks.js';
 import { checkHttpOutput } from './output-checks.js';
+import { GraphiteParser } from '../sources/convert/graphite.js';
 import { CONSISTENCY_LEVELS, FSYNC_POLICIES, LOG_LEVELS, OUTPUT_TYPES, WHEN_FULL } from './enums.js';
 import {
+  type GraphiteListenerConfig,
   type HttpListenerConfig,
   type HttpOutputConfig,
+  type OpentsdbListenerConfig,
   type RelayConfig,
   type TcpListenerConfig,
   type UdpForwardConfig,
@@ -345,6 +348,101 @@ export const tcpListener = section(
   (l, ctx) => checkOutputNames(l.output, ctx),
 );
 
+/** A TOML array of strings. */
+function stringList(): Kind<string[]> {
+  return { type: 'array of strings', defaultText: '`[]`', schema: z.array(z.string()).default([]) };
+}
+
+/** The keys every converting listener shares with `[[tcp]]`. */
+const STREAM_FIELDS = {
+  database: ours('database', requiredText(), 'Database the converted points are written to.'),
+  retentionPolicy: ours('retention-policy', text(), "Retention policy to write to. Empty: the database's default."),
+  maxLineKb: TCP_LISTENER_FIELDS.maxLineKb,
+  idleTimeoutMs: TCP_LISTENER_FIELDS.idleTimeoutMs,
+  batchSizeKb: ours(
+    'batch-size-kb',
+    integer(512, { min: 1, unit: 'KB' }),
+    'Converted points are handed to the backends in batches of up to this size (as line protocol), or after ' +
+      '`batch-timeout`, whichever comes first. (InfluxDB counts `batch-size` in points instead.)',
+  ),
+  batchDelayMs: ours(
+    'batch-timeout',
+    duration('1s'),
+    "Longest time a received point waits for its batch to fill; InfluxDB's key and default.",
+  ),
+  output: ours(
+    'output',
+    tables(httpOutput.schema, 'output'),
+    'The InfluxDB backends every point is mirrored to; same keys as [`[[http]]` output](#http-output).',
+  ),
+};
+
+export const OPENTSDB_LISTENER_FIELDS = {
+  name: ours('name', listenerName('opentsdb'), 'Listener name in logs and metrics.'),
+  bindAddr: ours(
+    'bind-addr',
+    address('listen'),
+    "Address of the OpenTSDB port (InfluxDB's is `:4242`): telnet `put` lines, and HTTP `POST /api/put` on the " +
+      'same port (a connection whose first line is an HTTP request line is HTTP).',
+  ),
+  ...STREAM_FIELDS,
+  maxBodySize: ours(
+    'max-body-size',
+    integer(25_000_000, { min: 1, unit: 'bytes' }),
+    'Largest `/api/put` body, after gzip decoding; larger requests get 413.',
+  ),
+  requestTimeoutMs: ours('request-timeout', duration('30s'), 'Time a client has to send a whole `/api/put` request.'),
+  sslCombinedPem: ours(
+    'ssl-combined-pem',
+    optionalText('path'),
+    'PEM file holding both the certificate and its private key; when set, the port serves TLS only (telnet and HTTP).',
+  ),
+};
+
+export const opentsdbListener = section(
+  OPENTSDB_LISTENER_FIELDS,
+  (r): OpentsdbListenerConfig => ({ ...r, name: r.name === '' ? `opentsdb://${r.bindAddr}` : r.name }),
+  (l, ctx) => checkOutputNames(l.output, ctx),
+);
+
+export const GRAPHITE_LISTENER_FIELDS = {
+  name: ours('name', shownDefault(text(), '`"graphite://<bind-addr>"` (`graphite+udp://` for UDP)'), 'Listener name in logs and metrics.'),
+  bindAddr: ours('bind-addr', address('listen'), "Address of the Graphite plaintext port (InfluxDB's is `:2003`)."),
+  protocol: ours('protocol', oneOf(['tcp', 'udp'] as const, 'tcp'), 'Transport, as InfluxDB\'s `protocol`. UDP has no backpressure (see `[[udp]]`).'),
+  ...STREAM_FIELDS,
+  separator: ours('separator', text('.'), 'Joins the metric parts a template puts into one measurement, tag or field.'),
+  templates: ours(
+    'templates',
+    stringList(),
+    "InfluxDB's graphite templates, `[filter] <template> [k=v,...]` (e.g. `\"netdata.* .host.measurement*\"`); " +
+      'without any, `measurement*`: the whole metric name is the measurement.',
+  ),
+  tags: ours('tags', stringList(), 'Tags added to every point that does not have them, as `"k=v"` strings.'),
+  parseGraphiteTags: ours(
+    'parse-graphite-tags',
+    bool(false),
+    'Turn Graphite 1.1 tags (`name;k=v;k2=v2`, as Netdata sends them) into InfluxDB tags. Off: they stay part of ' +
+      'the measurement name, as InfluxDB 1.6 keeps them.',
+  ),
+  udpReadBuffer: ours('udp-read-buffer', integer(0, { unit: 'bytes' }), 'UDP only: socket receive buffer (SO_RCVBUF); `0` keeps the OS default.'),
+};
+
+export const graphiteListener = section(
+  GRAPHITE_LISTENER_FIELDS,
+  (r): GraphiteListenerConfig => ({
+    ...r,
+    name: r.name === '' ? `${r.protocol === 'udp' ? 'graphite+udp' : 'graphite'}://${r.bindAddr}` : r.name,
+  }),
+  (l, ctx) => {
+    checkOutputNames(l.output, ctx);
+    try {
+      new GraphiteParser({ separator: l.separator, templates: l.templates, tags: l.tags, parseTags: l.parseGraphiteTags });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['templates'], message: (err as Error).message });
+    }
+  },
+);
+
 // ---- top level ---------------------------------------------------------------------------------------------
 
 function listeners<T>(entry: z.ZodType<T, z.ZodTypeDef, unknown>): Kind<T[]> {
@@ -457,6 +555,8 @@ export const ROOT_FIELDS = {
   http: go('http', listeners(httpListener.schema), 'HTTP listeners: `[[http]]` tables.'),
   udp: go('udp', listeners(udpListener.schema), 'UDP listeners: `[[udp]]` tables.'),
   tcp: ours('tcp', listeners(tcpListener.schema), 'TCP line-protocol listeners: `[[tcp]]` tables.'),
+  opentsdb: ours('opentsdb', listeners(opentsdbListener.schema), 'OpenTSDB listeners (telnet and `/api/put`): `[[opentsdb]]` tables.'),
+  graphite: ours('graphite', listeners(graphiteListener.schema), 'Graphite plaintext listeners: `[[graphite]]` tables.'),
 };
 
 export const root = section(

@@ -29,6 +29,8 @@ export interface RelayConfig {
   readonly http: readonly HttpListenerConfig[];
   readonly udp: readonly UdpListenerConfig[];
   readonly tcp: readonly TcpListenerConfig[];
+  readonly opentsdb: readonly OpentsdbListenerConfig[];
+  readonly graphite: readonly GraphiteListenerConfig[];
 }
 
 /** An InfluxDB backend reached over HTTP (`[[http]]`, `[[tcp]]` and URL-located `[[udp]]` outputs). */
@@ -116,5 +118,45 @@ export interface TcpListenerConfig {
   readonly batchSizeKb: number;
   readonly batchDelayMs: number;
   readonly sslCombinedPem?: string;
+  readonly output: readonly HttpOutputConfig[];
+}
+
+/** `[[opentsdb]]`: OpenTSDB telnet `put` lines and HTTP `/api/put` on one port, converted as InfluxDB 1.6 does. */
+export interface OpentsdbListenerConfig {
+  /** Defaults to `opentsdb://<bind-addr>`. */
+  readonly name: string;
+  readonly bindAddr: string;
+  readonly database: string;
+  readonly retentionPolicy: string;
+  readonly maxLineKb: number;
+  readonly idleTimeoutMs: number;
+  readonly batchSizeKb: number;
+  readonly batchDelayMs: number;
+  /** Largest decoded `/api/put` body. */
+  readonly maxBodySize: number;
+  readonly requestTimeoutMs: number;
+  readonly sslCombinedPem?: string;
+  readonly output: readonly HttpOutputConfig[];
+}
+
+/** `[[graphite]]`: Graphite plaintext over TCP or UDP, converted as InfluxDB 1.6 does. */
+export interface GraphiteListenerConfig {
+  /** Defaults to `graphite://<bind-addr>` (`graphite+udp://` for UDP). */
+  readonly name: string;
+  readonly bindAddr: string;
+  readonly protocol: 'tcp' | 'udp';
+  readonly database: string;
+  readonly retentionPolicy: string;
+  readonly separator: string;
+  readonly templates: readonly string[];
+  readonly tags: readonly string[];
+  /** Graphite 1.1 `;k=v` tags become tags (InfluxDB 1.6 keeps them in the measurement name). */
+  readonly parseGraphiteTags: boolean;
+  readonly maxLineKb: number;
+  readonly idleTimeoutMs: number;
+  readonly batchSizeKb: number;
+  readonly batchDelayMs: number;
+  /** UDP only: SO_RCVBUF, 0 = OS default. */
+  readonly udpReadBuffer: number;
   readonly output: readonly HttpOutputConfig[];
 }

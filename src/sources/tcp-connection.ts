@@ -21,6 +21,7 @@ import type { FanOut, FanOutResult } from '../fanout.js';
 import { nowIn, type Precision } from '../lineprotocol/precision.js';
 import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
 import type { LogThrottle, Logger } from '../telemetry/logger.js';
+import type { LineTranslator } from './convert/translate.js';
 import { LineSplitter } from './line-splitter.js';
 
 /** What every connection of a listener shares. */
@@ -32,6 +33,8 @@ export interface TcpContext {
   readonly batchDelayMs: number;
   readonly maxLineBytes: number;
   readonly idleTimeoutMs: number;
+  /** Listeners of other protocols (OpenTSDB, Graphite): their lines become line protocol before the scan. */
+  readonly translate?: LineTranslator;
   readonly log: Logger;
   /** One throttle per listener: a thousand connections must not log a thousand times. */
   readonly throttle: LogThrottle;
@@ -129,8 +132,17 @@ export class TcpConnection {
 
   /** Scans whole lines into the pending batch (starting its batch-delay clock). */
   private ingest(lines: Buffer, stamp: string): void {
-    const scan = scanLines(lines, { precision: this.ctx.precision, stamp });
     const m = this.ctx.metrics;
+    if (this.ctx.translate) {
+      const t = this.ctx.translate.translate(lines);
+      if (t.dropped > 0) {
+        m.rejected.inc(t.dropped);
+        this.warn('convert', { lines: t.dropped, error: t.error }, 'dropped lines that make no InfluxDB point');
+      }
+      if (t.body.length === 0) return;
+      lines = t.body;
+    }
+    const scan = scanLines(lines, { precision: this.ctx.precision, stamp });
     if (scan.errorCount > 0) {
       m.badLines.inc(scan.errorCount);
       this.warn('parse', { lines: scan.errorCount, error: describeParseErrors(scan) }, 'dropped invalid lines');

@@ -12,7 +12,18 @@ import { intakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from '../net/address.js';
+import type { LineTranslator } from './convert/translate.js';
 import { TcpConnection, type TcpContext } from './tcp-connection.js';
+
+/** What `[[opentsdb]]` and `[[graphite]]` listeners add to a TCP listener. */
+export interface TcpSourceOptions {
+  /** Turns each line of another protocol into line protocol. */
+  readonly translate?: LineTranslator;
+  /** Sees each new connection first; calls `keep` to make it a line connection, or takes it elsewhere (HTTP). */
+  readonly divert?: (socket: Socket, keep: () => void) => void;
+  /** Logs' `component` (default `tcp`). */
+  readonly component?: string;
+}
 
 const KB = 1024;
 
@@ -30,8 +41,9 @@ export class TcpSource {
     fanout: FanOut,
     metrics: RelayMetrics,
     logger: Logger,
+    private readonly options: TcpSourceOptions = {},
   ) {
-    this.log = logger.child({ component: 'tcp', listener: config.name });
+    this.log = logger.child({ component: options.component ?? 'tcp', listener: config.name });
     const intake = intakeMetrics(metrics);
     const l = config.name;
     this.connGauge = intake.tcpConnections.labels(l);
@@ -44,6 +56,7 @@ export class TcpSource {
       batchDelayMs: config.batchDelayMs,
       maxLineBytes: config.maxLineKb * KB,
       idleTimeoutMs: config.idleTimeoutMs,
+      ...(options.translate ? { translate: options.translate } : {}),
       log: this.log,
       throttle: new LogThrottle(),
       metrics: {
@@ -99,6 +112,15 @@ export class TcpSource {
   }
 
   private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.options.divert) this.options.divert(socket, () => this.keep(socket));
+    else this.keep(socket);
+  }
+
+  private keep(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
       return;

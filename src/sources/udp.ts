@@ -18,6 +18,7 @@ import { intakeMetrics } from '../telemetry/intake-metrics.js';
 import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from '../net/address.js';
+import type { LineTranslator } from './convert/translate.js';
 import { UdpForward } from './udp-forward.js';
 
 export interface UdpSourceOptions {
@@ -25,6 +26,8 @@ export interface UdpSourceOptions {
   readonly coalesceBytes?: number;
   /** ...or once its first datagram is this old (default 50 ms). */
   readonly coalesceMs?: number;
+  /** `[[graphite]]` over UDP: each datagram's lines become line protocol before the scan. */
+  readonly translate?: LineTranslator;
 }
 
 const DEFAULT_COALESCE_BYTES = 64 * 1024;
@@ -45,6 +48,7 @@ export class UdpSource {
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly m;
+  private readonly translate: LineTranslator | undefined;
 
   constructor(
     private readonly config: UdpListenerConfig,
@@ -56,6 +60,7 @@ export class UdpSource {
     this.log = logger.child({ component: 'udp', listener: config.name });
     this.coalesceBytes = options.coalesceBytes ?? DEFAULT_COALESCE_BYTES;
     this.coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
+    this.translate = options.translate;
     this.target = { db: config.database, rp: config.retentionPolicy, precision: config.precision, credentials: {} };
     const intake = intakeMetrics(metrics);
     this.forwards = config.output.flatMap((o) => (o.kind === 'udp' ? [new UdpForward(o, config.name, intake, this.log)] : []));
@@ -128,6 +133,14 @@ export class UdpSource {
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.m.datagrams.inc();
+    if (this.translate) {
+      const t = this.translate.translate(msg);
+      if (t.dropped > 0) {
+        this.m.rejected.inc(t.dropped);
+        this.warn('convert', { from: `${rinfo.address}:${rinfo.port}`, lines: t.dropped, error: t.error }, 'dropped lines that make no InfluxDB point');
+      }
+      msg = t.body;
+    }
     const scan = scanLines(msg, { precision: this.config.precision });
     if (scan.errorCount > 0) {
       this.m.badLines.inc(scan.errorCount);

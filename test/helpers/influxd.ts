@@ -69,6 +69,8 @@ export interface StartInfluxdOptions {
   startTimeoutMs?: number;
   /** Config keys to set per section, e.g. { http: { 'max-body-size': 1000 } }; '' is the top level. */
   overrides?: InfluxdOverrides;
+  /** Raw TOML appended to influxd.conf, e.g. `[[opentsdb]]` or `[[graphite]]` services (arrays of tables). */
+  extraConfig?: string;
 }
 
 /** Double-quoted InfluxQL identifier. */
@@ -269,7 +271,7 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
     const httpPort = opts.port ?? (free1 as number);
     const rpcPort = free2 as number;
     const confPath = path.join(dir, 'influxd.conf');
-    await writeFile(confPath, influxdConf({ dir, httpPort, rpcPort, auth, overrides: opts.overrides }));
+    await writeFile(confPath, influxdConf({ dir, httpPort, rpcPort, auth, overrides: opts.overrides }) + (opts.extraConfig ?? ''));
     const inst = new InfluxdProcess(httpPort, rpcPort, dir, confPath, admin);
     try {
       await inst.spawn(opts.startTimeoutMs ?? 30_000);

@@ -96,7 +96,7 @@ test('no listeners', () => {
   for (const toml of ['', 'log-level = "info"', 'http = []']) {
     const err = errorOf(toml);
     assert.equal(err.path, '');
-    assert.equal(err.message, 'no listeners: add at least one [[http]], [[udp]] or [[tcp]] table');
+    assert.equal(err.message, 'no listeners: add at least one [[http]], [[udp]], [[tcp]], [[opentsdb]] or [[graphite]] table');
   }
 });
 

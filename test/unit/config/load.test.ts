@@ -85,6 +85,8 @@ describe("influxdb-relay's own sample", () => {
         },
       ],
       tcp: [],
+      opentsdb: [],
+      graphite: [],
     });
   });
 });
