@@ -187,18 +187,18 @@ export class HttpSource {
     const query = q < 0 ? '' : url.slice(q + 1);
     switch (path) {
       case '/write':
-        return this.write(this.v1Writes.dialect, req, res, (r) => this.v1Writes.handle(req, res, new URLSearchParams(query), r));
+        return this.withBody(this.v1Writes.dialect, req, res, (r) => this.v1Writes.handle(req, res, new URLSearchParams(query), r));
       case '/api/v2/write':
-        return this.write(this.v2Writes.dialect, req, res, (r) => this.v2Writes.handle(req, res, new URLSearchParams(query), r));
+        return this.withBody(this.v2Writes.dialect, req, res, (r) => this.v2Writes.handle(req, res, new URLSearchParams(query), r));
       case '/query':
-        return this.write(v1Dialect, req, res, (r) => this.queries.handle(req, res, query, r));
+        return this.withBody(v1Dialect, req, res, (r) => this.queries.handle(req, res, query, r));
       default:
         return this.admin.answer(path as AdminPath, query, req, res);
     }
   }
 
   /** A request with a body (a write, a query): refused while closing or over the body budget, else handled. */
-  private write(dialect: Pick<ClientDialect, 'sendError'>, req: IncomingMessage, res: ServerResponse, handle: (r: BodyReservation) => Promise<void>): void {
+  private withBody(dialect: Pick<ClientDialect, 'sendError'>, req: IncomingMessage, res: ServerResponse, handle: (r: BodyReservation) => Promise<void>): void {
     if (this.closing) {
       req.resume();
       res.setHeader('Connection', 'close');
