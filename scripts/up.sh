@@ -204,7 +204,7 @@ start influxdb-b "$INFLUXD" -config "$RUN/influxdb-b/influxd.conf"
 wait_for influxdb-a "no answer on /ping" pings "http://127.0.0.1:$INFLUX_A_PORT"
 wait_for influxdb-b "no answer on /ping" pings "http://127.0.0.1:$INFLUX_B_PORT"
 
-# Directly on each database: HAProxy refuses CREATE on the read path (it would reach one replica only).
+# Directly on each database, before the relays and HAProxy are up (through HAProxy, a relay would send it to both).
 for port in "$INFLUX_A_PORT" "$INFLUX_B_PORT"; do
   out="$(curl -s -m 10 -XPOST "http://127.0.0.1:$port/query" --data-urlencode "q=CREATE DATABASE \"$DB\"")" ||
     fail "CREATE DATABASE $DB on :$port failed"

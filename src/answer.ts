@@ -19,7 +19,8 @@ import type { Consistency } from './config/enums.js';
 export type { Consistency } from './config/enums.js';
 
 export type FanOutResult =
-  | { readonly kind: 'accepted'; readonly status: 204; readonly delivered: number }
+  /** `body`: for a statement, the answer of the first backend (config order) that delivered it. */
+  | { readonly kind: 'accepted'; readonly status: 204; readonly delivered: number; readonly body?: string }
   | { readonly kind: 'unavailable'; readonly status: 503; readonly error: string; readonly retryAfterSeconds: number }
   | { readonly kind: 'rejected'; readonly status: number; readonly backendBody: string; readonly backend: string };
 
@@ -79,10 +80,14 @@ export function decide(names: readonly string[], fates: readonly Fate[], level: 
   const failures: string[] = [];
   let rejected: { status: number; body: string; backend: string } | undefined;
   let delivered = 0;
+  let body: string | undefined;
   fates.forEach((f, i) => {
     if (f.kind === 'failed') failures.push(f.detail);
     else if (f.kind === 'rejected') rejected ??= { status: f.status, body: f.body, backend: names[i] ?? '' };
-    else if (f.kind === 'delivered') delivered++;
+    else if (f.kind === 'delivered') {
+      delivered++;
+      body ??= f.body;
+    }
   });
   if (failures.length > 0) return unavailable(`write not accepted by every backend: ${failures.join('; ')}`);
   if (rejected) return { kind: 'rejected', status: rejected.status, backendBody: rejected.body, backend: rejected.backend };
@@ -93,5 +98,5 @@ export function decide(names: readonly string[], fates: readonly Fate[], level: 
         `(${required} required); the write stays queued for every backend, and retrying it is safe`,
     );
   }
-  return { kind: 'accepted', status: 204, delivered };
+  return body === undefined ? { kind: 'accepted', status: 204, delivered } : { kind: 'accepted', status: 204, delivered, body };
 }

@@ -6,6 +6,9 @@
  *   (stamped at receipt when the client sent none), so every backend and every retry writes the same points.
  * - Batches with the same `key` may be concatenated into one backend request: they share db, rp, precision
  *   and credentials.
+ * - A statement batch (`statement: true`) carries InfluxQL that changes state (CREATE DATABASE, DROP, ...), not line
+ *   protocol: it goes to each backend's /query through the same queue as the writes, so it keeps its place among
+ *   them. Its key is unique: it never merges with a write or with another statement.
  */
 import type { Precision } from './lineprotocol/precision.js';
 
@@ -37,6 +40,8 @@ export interface Batch {
   readonly points: number;
   /** Date.now() at receipt: the age of a batch counts from here. */
   readonly receivedAt: number;
+  /** Set: `body` is an InfluxQL query that changes state, sent to /query (`points` is 0). */
+  readonly statement?: true;
 }
 
 /** The merge key of a target: equal keys, equal request URL and headers. */
@@ -47,4 +52,12 @@ function targetKey(t: WriteTarget): string {
 
 export function makeBatch(target: WriteTarget, body: Buffer, points: number, receivedAt = Date.now()): Batch {
   return { target, key: targetKey(target), body, points, receivedAt };
+}
+
+let statements = 0;
+
+/** A batch holding InfluxQL that changes state (the `db`/`rp` of the query, the client's credentials; precision 'n'). */
+export function makeStatement(target: WriteTarget, query: Buffer, receivedAt = Date.now()): Batch {
+  // Unique in this process, and a queue only merges equal keys that follow each other: never merged.
+  return { target, key: `\u0001statement\u0000${++statements}`, body: query, points: 0, receivedAt, statement: true };
 }

@@ -6,7 +6,8 @@
  *
  * Sources reach the backends only through this class: admission, room (for streaming backpressure) and health.
  */
-import type { Batch } from './batch.js';
+import type { Dispatcher } from 'undici';
+import type { Batch, WriteTarget } from './batch.js';
 import { answer, unavailable, type Consistency, type FanOutResult } from './answer.js';
 import type { Backend, BackendHealth, Ticket } from './backends/backend.js';
 import type { Journal, JournalHealth } from './queue/queue.js';
@@ -53,6 +54,19 @@ export class FanOut {
   /** The spool's disk, when there is a spool. */
   journalHealth(): JournalHealth | undefined {
     return this.journal?.health();
+  }
+
+  /**
+   * A read query that reached the relay (HAProxy sends it any query that might change state): one backend answers,
+   * the first that is fresh (up, caught up, no missed window: /health/backends/<name> would say 200), else the first.
+   */
+  forwardQuery(target: WriteTarget, params: URLSearchParams): Promise<Dispatcher.ResponseData> | undefined {
+    const backends = this.backends;
+    const fresh = backends.find((b) => {
+      const h = b.health();
+      return h.state === 'up' && !h.missedWindows;
+    });
+    return (fresh ?? backends[0])?.query(target, params);
   }
 
   async write(batch: Batch, level: Consistency): Promise<FanOutResult> {

@@ -25,6 +25,10 @@ export interface BackendApi {
   body(target: WriteTarget, body: Buffer | Buffer[]): Buffer | Buffer[];
   /** An error answer's body in 1.x's shape. */
   errorBody(text: string): string;
+  /** The backend's InfluxQL endpoint: 1.x's /query, next to its /write (2.x: its 1.x-compatible /query). */
+  readonly queryPath: string;
+  /** Whether statements that change state are sent to it (1.x only: a 2.x's buckets are not made by InfluxQL). */
+  readonly statements: boolean;
 }
 
 export interface V2Settings {
@@ -54,6 +58,9 @@ export function v1BackendApi(url: URL, httpUser?: string, httpPass?: string): Ba
     authorization: (target) => v1Authorization(target.credentials, defaultAuth),
     body: (_target, body) => body,
     errorBody: (text) => text,
+    // /write → /query, /influx/write → /influx/query: the same server, the same prefix.
+    queryPath: basePath.replace(/\/[^/]*$/, '/query'),
+    statements: true,
   };
 }
 
@@ -95,6 +102,8 @@ export function v2BackendApi(url: URL, settings: V2Settings): BackendApi {
       return Array.isArray(body) ? body.map((b) => timestampsToSeconds(b, factor)) : timestampsToSeconds(body, factor);
     },
     errorBody: v2ErrorAsV1,
+    queryPath: basePath.replace(/\/api\/v2\/write$/, '') + '/query',
+    statements: false,
   };
 }
 

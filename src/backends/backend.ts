@@ -3,7 +3,8 @@
  * so a slow or dead backend never slows another. This file composes them and reports health; the loop is
  * sender.ts, admission under `when-full` is room.ts, and the clients waiting on a batch are deliveries.ts.
  */
-import type { Batch } from '../batch.js';
+import type { Dispatcher } from 'undici';
+import type { Batch, WriteTarget } from '../batch.js';
 import type { WhenFull } from '../config/enums.js';
 import type { BatchQueue, OfferQueue } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -54,7 +55,7 @@ export interface BackendDeps {
   readonly deadLetters?: DeadLetterSink;
   readonly missed?: MissedWindowSink;
   /** The HTTP side: from-config builds it from the output (v1 or v2 API, TLS); tests inject a scripted one. */
-  readonly writer: Pick<Writer, 'send' | 'close' | 'destroy'>;
+  readonly writer: Pick<Writer, 'send' | 'close' | 'destroy'> & Partial<Pick<Writer, 'statement' | 'query'>>;
 }
 
 /** A batch admitted to one backend, as the client's answer sees it. */
@@ -167,6 +168,11 @@ export class Backend {
     this.room.reconfigure(options.whenFull, capacityBytes);
     this.sender.reconfigure(options, writer);
     if (old !== writer) void old.close().catch(() => undefined);
+  }
+
+  /** Passes a read query on to this backend (a read that reached the relay); undefined if its writer cannot. */
+  query(target: WriteTarget, params: URLSearchParams): Promise<Dispatcher.ResponseData> | undefined {
+    return this.writer.query?.(target, params);
   }
 
   /** Resolves once the queue has room again (at once if it has): how a streaming source applies backpressure. */

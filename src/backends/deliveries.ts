@@ -7,7 +7,8 @@ import type { Batch } from '../batch.js';
 
 /** What became of a batch on one backend, as far as its client is concerned. */
 export type Fate =
-  | { readonly kind: 'delivered' }
+  /** `body`: a statement's answer (its JSON results), passed on to its client. */
+  | { readonly kind: 'delivered'; readonly body?: string }
   /** Safe in the backend's queue (a backlog, a retry, or still in flight at the answer deadline). */
   | { readonly kind: 'queued'; readonly reason: 'backlog' | 'retrying' | 'in-flight' }
   /** Dropped for this backend on admission (its queue was full under drop-oldest) and recorded as missed. */

@@ -57,6 +57,38 @@ export function classify(answer: Answer | undefined, error?: { code?: unknown; n
   return { verdict: 'reject', reason: `http-${status}` };
 }
 
+/**
+ * A statement's answer (POST /query, batch.ts): InfluxDB 1.x answers 200 with `{"results":[...]}` and reports a
+ * statement that failed as an `error` inside its result (`database not found`, `retention policy already exists`
+ * with other settings, ...): delivered only when no result holds an error, else rejected with that body, not retried
+ * (the same statement fails the same way again). 4xx (a parse error: 400, auth: 401/403) are rejected; 5xx, 408,
+ * 429 and network errors are retried as writes are. 501 is the Writer's answer for a backend that takes no
+ * statements (2.x).
+ */
+export function classifyStatement(answer: Answer | undefined, error?: { code?: unknown; name?: string }): Classified {
+  if (!answer) return classify(answer, error);
+  const { status, body } = answer;
+  if (status === 501) return { verdict: 'reject', reason: 'unsupported' };
+  if (status >= 200 && status < 300) return resultsFailed(body) ? { verdict: 'reject', reason: 'statement-error' } : { verdict: 'ok', reason: 'ok' };
+  if (status === 408 || status === 429 || status >= 500) return { verdict: 'retry', reason: `http-${status}` };
+  if (status === 401 || status === 403) return { verdict: 'reject', reason: 'auth' };
+  return { verdict: 'reject', reason: status === 400 ? 'statement-error' : `http-${status}` };
+}
+
+/** Whether a 2xx /query answer reports an error, overall or for any statement. */
+function resultsFailed(body: string): boolean {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return false; // a 2xx without JSON (a proxy's empty 204): nothing says it failed
+  }
+  if (!json || typeof json !== 'object') return false;
+  if ('error' in json) return true;
+  const results = 'results' in json && Array.isArray(json.results) ? (json.results as unknown[]) : [];
+  return results.some((r) => r !== null && typeof r === 'object' && 'error' in r);
+}
+
 /** Why a backend rejected the data itself, from its message; undefined when the message says nothing known. */
 function dataReason(body: string): string | undefined {
   // 1.x: "points beyond retention policy"; 2.x: "dropped N points outside retention policy".

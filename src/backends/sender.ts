@@ -9,6 +9,9 @@
  *   whole. A suspect that failed POISON_ATTEMPTS times while other batches were delivered is poison: dead-lettered.
  * - A 413 splits the request at line boundaries and sends the halves (down to one line, which is dead-lettered),
  *   and later merges stay below the size that was rejected.
+ * - A statement batch (batch.ts) is leased alone (its key is unique) and goes to /query; its answer is read by
+ *   classifyStatement. It is never set aside: the writes behind it may need it (CREATE DATABASE), so it keeps its
+ *   place and a failure backs the whole loop off.
  */
 import type { Batch, WriteTarget } from '../batch.js';
 import type { BatchQueue, Lease } from '../queue/queue.js';
@@ -16,7 +19,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { LogThrottle } from '../telemetry/logger.js';
 import { retryDelayMs } from './backoff.js';
 import type { Deliveries } from './deliveries.js';
-import { classify, parseRetryAfter, type Classified } from './outcome.js';
+import { classify, classifyStatement, parseRetryAfter, type Classified } from './outcome.js';
 import { countLines, splitInHalves } from './split.js';
 import type { SentAnswer, Writer } from './writer.js';
 
@@ -53,9 +56,12 @@ export interface SenderHooks {
 export type BackendState = 'up' | 'down' | 'catching-up';
 
 /** A failure that may be caused by the batch itself rather than by the backend's state. */
-function batchSpecific(verdict: Classified): boolean {
-  return verdict.reason === 'http-500';
+function batchSpecific(verdict: Classified, lease: Lease): boolean {
+  return verdict.reason === 'http-500' && !lease.batches[0]!.statement;
 }
+
+/** The writer as the loop uses it: statements are optional (a scripted writer in a test may send writes only). */
+export type SenderWriter = Pick<Writer, 'send'> & Partial<Pick<Writer, 'statement'>>;
 
 /** Failures of a suspect, while other batches got through, that make it poison. */
 const POISON_ATTEMPTS = 4;
@@ -95,7 +101,7 @@ export class Sender {
 
   constructor(
     private o: SenderOptions,
-    private writer: Pick<Writer, 'send'>,
+    private writer: SenderWriter,
     private readonly h: SenderHooks,
     /** Removes credentials from a backend's answer before it is logged, stored or shown. */
     private readonly redact: (text: string) => string,
@@ -146,7 +152,7 @@ export class Sender {
    * A reload changed the output: later requests use the new options and writer; requests in flight finish on the old
    * writer (the caller closes it once they are done).
    */
-  reconfigure(o: SenderOptions, writer: Pick<Writer, 'send'>): void {
+  reconfigure(o: SenderOptions, writer: SenderWriter): void {
     this.o = o;
     this.writer = writer;
     this.maxBatchBytes = o.maxBatchBytes;
@@ -177,9 +183,9 @@ export class Sender {
   private async run(lease: Lease, asSuspect: boolean): Promise<void> {
     const started = performance.now();
     const first = lease.batches[0]!;
-    const sent = await this.send(first.target, lease.batches.map((b) => b.body));
+    const sent = first.statement ? await this.sendStatement(first) : await this.send(first.target, lease.batches.map((b) => b.body));
     if (!asSuspect) this.inFlightCount--;
-    const verdict = classify(sent.answer, sent.error);
+    const verdict = first.statement ? classifyStatement(sent.answer, sent.error) : classify(sent.answer, sent.error);
     this.h.observe((performance.now() - started) / 1000, verdict.verdict);
     if (this.stopped) return;
     try {
@@ -189,6 +195,18 @@ export class Sender {
       this.h.log.error({ err }, 'BUG: settling a backend answer failed');
     }
     this.pump();
+  }
+
+  /** A statement batch to /query; a writer without statements answers as a backend that takes none would. */
+  private async sendStatement(batch: Batch): Promise<Sent> {
+    try {
+      const answer = this.writer.statement
+        ? await this.writer.statement(batch.target, batch.body)
+        : { status: 501, body: JSON.stringify({ error: 'this backend takes no statements' }), retryAfter: undefined };
+      return { answer, oversize: [] };
+    } catch (err) {
+      return { error: err as Error & { code?: string }, oversize: [] };
+    }
   }
 
   /** Sends the bodies; a 413 splits them in halves, recursively, and single lines still too large come back apart. */
@@ -225,7 +243,9 @@ export class Sender {
         this.isolate = false;
         if (sent.oversize.length === 0) {
           this.h.delivered(lease.points);
-          this.h.deliveries.settle(lease.batches, { kind: 'delivered' });
+          // A statement's answer (its results) is what its client hears.
+          const body = lease.batches[0]!.statement ? sent.answer?.body : undefined;
+          this.h.deliveries.settle(lease.batches, body !== undefined ? { kind: 'delivered', body } : { kind: 'delivered' });
           return;
         }
         this.tooLarge(lease, sent.oversize);
@@ -281,7 +301,7 @@ export class Sender {
     // timeout, 408, 429, 502, 503, 504: stalled, overloaded, restarting, a proxy without a server) backs off as a
     // whole, honouring Retry-After, and keeps the order.
     this.h.deliveries.retrying(lease.batches);
-    if (batchSpecific(verdict) && lease.batches.length === 1 && !this.suspect) {
+    if (batchSpecific(verdict, lease) && lease.batches.length === 1 && !this.suspect) {
       this.setAside(lease, message);
       return;
     }

@@ -1,5 +1,6 @@
 /**
- * Sends one body to one backend over a keep-alive undici Pool (the Go relay opened a new connection per write).
+ * Sends one body to one backend over a keep-alive undici Pool (the Go relay opened a new connection per write); also
+ * a statement that changes state to its /query, and a read query passed on from a client.
  * Knows URLs, headers, credentials and TLS; knows nothing of queues or retries. What a request looks like for an
  * InfluxDB 1.x or 2.x backend is the BackendApi's business (backend-api.ts).
  *
@@ -12,7 +13,7 @@
  * - The answer text `send` returns carries no credentials (redactCredentials): it is logged, kept as `lastError`
  *   and may be relayed to clients.
  */
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { WriteTarget } from '../batch.js';
 import { redactCredentials } from '../telemetry/redact.js';
 import type { Answer } from './outcome.js';
@@ -87,6 +88,42 @@ export class Writer {
       if (body.length === 1) payload = body[0]!;
       else headers['content-length'] = String(body.reduce((n, b) => n + b.length, 0));
     }
+    return this.post(this.pathFor(target), headers, payload, false, signal);
+  }
+
+  /**
+   * Posts InfluxQL that changes state (a statement batch, batch.ts) to the backend's /query, with the target's db
+   * and rp. The answer body is read even on 200: InfluxDB reports a failed statement inside a 200's JSON. A
+   * backend that takes no statements (2.x) is not asked: the answer is a 501 that says so.
+   */
+  async statement(target: WriteTarget, query: Buffer, signal?: AbortSignal): Promise<SentAnswer> {
+    if (!this.api.statements) {
+      const error = 'statements that change state are sent to InfluxDB 1.x backends only; apply it to this 2.x backend yourself';
+      return { status: 501, body: JSON.stringify({ error }), retryAfter: undefined };
+    }
+    const form = new URLSearchParams({ q: query.toString('utf8') });
+    if (target.db) form.set('db', target.db);
+    if (target.rp) form.set('rp', target.rp);
+    return this.post(this.api.queryPath, this.formHeaders(target), Buffer.from(form.toString()), true, signal);
+  }
+
+  /**
+   * Passes a read query on to the backend's /query (a POST form of the client's parameters, credentials as a header);
+   * the caller streams the answer to its client and must consume or destroy its body.
+   */
+  query(target: WriteTarget, params: URLSearchParams, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    return this.pool.request({ method: 'POST', path: this.api.queryPath, headers: this.formHeaders(target), body: params.toString(), signal: signal ?? null });
+  }
+
+  private formHeaders(target: WriteTarget): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    const authorization = this.api.authorization(target);
+    if (authorization) headers['authorization'] = authorization;
+    return headers;
+  }
+
+  /** One POST under the whole-request deadline; `readAll` keeps a 2xx answer's body too (else only errors'). */
+  private async post(path: string, headers: Record<string, string>, payload: Buffer | Buffer[], readAll: boolean, signal?: AbortSignal): Promise<SentAnswer> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new WriteTimeoutError(this.timeoutMs)), this.timeoutMs);
     const abort = (): void => deadline.abort(signal?.reason);
@@ -95,14 +132,14 @@ export class Writer {
     try {
       const res = await this.pool.request({
         method: 'POST',
-        path: this.pathFor(target),
+        path,
         headers,
         // undici sends any iterable of buffers (its docs list Iterable bodies; its typings do not).
         body: payload as Buffer,
         signal: deadline.signal,
       });
       let text = '';
-      if (res.statusCode >= 200 && res.statusCode < 300) {
+      if (res.statusCode >= 200 && res.statusCode < 300 && !readAll) {
         await res.body.dump();
       } else {
         text = redactCredentials(this.api.errorBody(await readCapped(res.body, MAX_ERROR_BODY)));

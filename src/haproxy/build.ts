@@ -13,21 +13,22 @@ import type { Directive, HaproxyConfig, Section } from './model.js';
 import { NAMES } from './names.js';
 
 /**
- * The read-path guard against statements that change data or schema (on one replica only they would split the
- * replicas apart). It reads `q` as InfluxQL would, as far as a regex can:
- * - OUTSIDE consumes the query up to a point that is outside every quoted string and identifier ('...', "...",
- *   with InfluxQL's backslash escapes), so keywords inside quotes (`WHERE host = 'into'`) are not statements;
- * - a statement starts the query or follows a ';' ('+' counts as a space: form-encoded spaces);
- * - INTO anywhere outside quotes is SELECT ... INTO.
- * What it cannot read is refused rather than let through: comments (`-- x` newline `DROP ...` hides the statement
- * start), multipart or compressed bodies, bodies it could not read whole, and parameter names in percent-encoding
- * (InfluxDB decodes `%71` to `q`, HAProxy's url_param does not). \x27 is ' for PCRE: the renderer cannot write '.
+ * Which /query requests go to the relays (which apply a statement that changes state to every database, in order with
+ * the writes, and pass a plain read on to a fresh database) rather than to one database. A regex cannot lex InfluxQL
+ * (a regex literal /'/ opens no string, a comment can hide where a statement starts), so this side only has to be
+ * conservative: a false positive costs one hop through a relay, a false negative would change one replica only.
+ * A query goes to the relays when, anywhere in its query string or body, percent-decoded:
+ * - a keyword that can start or be part of such a statement appears as a word, quoted or not (so
+ *   `WHERE host = 'into'` goes to a relay too, which answers it from a database);
+ * - a comment (-- or /*) appears;
+ * - there is a character influxd's Go folds into one of those keywords' letters (U+0130 İ → i, U+212A Kelvin → k):
+ *   `İNTO` is INTO to influxd, not to a case-insensitive byte regex;
+ * or it cannot be decoded (a % not followed by two hex digits makes url_dec fail, where Go skips just that
+ * parameter; %00 may end a match early), or its body cannot be read whole: multipart, compressed, chunked, not all
+ * in the buffer in time.
  */
-const OUTSIDE = '^(?:[^\\x27"\\\\]|\\x27(?:[^\\x27\\\\]|\\\\.)*\\x27|"(?:[^"\\\\]|\\\\.)*"|\\\\.)*?';
-const MUTATION = `${OUTSIDE}(?:(?:^|;)[\\s+]*(?:create|drop|alter|grant|revoke|set|delete|kill)\\b|\\binto\\b)`;
-const COMMENT = `${OUTSIDE}(?:--|/\\*)`;
-/** A parameter name holding a '%': InfluxDB would decode it, HAProxy's url_param and body_param do not. */
-const ENCODED_NAME = '(?:^|&)[^=&]*%';
+const UNDECODABLE = '%(?![0-9a-f]{2})|%00';
+const KEYWORDS = '\\b(?:create|drop|alter|grant|revoke|set|delete|into)\\b|--|/\\*|\\xc4\\xb0|\\xe2\\x84\\xaa';
 
 function jsonError(status: number, message: string): string[] {
   return ['return', 'status', String(status), 'content-type', 'application/json', 'string', JSON.stringify({ error: message })];
@@ -132,29 +133,34 @@ function pingRules(c: Cluster): Directive[] {
   ];
 }
 
-function mutationRules(c: Cluster): Directive[] {
-  if (!c.http.blockMutations) return [];
-  const message = 'statements that change data or schema must be run against every InfluxDB, not through the read balancer';
-  const unreadable = (what: string) => `${what}: the read balancer cannot check such a query for statements that change data (http.block-mutations)`;
-  // Both separators in the URL: InfluxDB built with Go before 1.17 also splits parameters at ';'. body_param
-  // knows '&' only, so a body with a bare ';' (form encoders write %3B) is refused as unreadable.
-  const params = ['url_param(q)', 'url_param(q,;)', 'req.body_param(q)'];
+function statementRules(c: Cluster): Directive[] {
+  if (!c.http.routeStatements) return [];
   return [
-    httpRequest(['wait-for-body', 'time', '1s'], ['if', 'is_read', 'METH_POST'], 'POSTed queries carry q= in the body; read it before routing (http.block-mutations)'),
-    acl('body_unreadable', ['req.hdr(content-type)', '-m', 'beg', '-i', 'multipart/'], 'InfluxDB reads q from multipart parts too; HAProxy cannot'),
+    acl('is_influxql', ['path', '/query'], 'InfluxQL, which may hold statements that change data or schema'),
+    httpRequest(['wait-for-body', 'time', '1s'], ['if', 'is_influxql', 'METH_POST'], 'POSTed queries carry q= in the body; read it before routing (http.route-statements)'),
+    httpRequest(['set-var(txn.body_size)', 'req.body_size'], ['if', 'is_influxql', 'METH_POST'], 'Content-Length, to compare with what was read'),
+    acl('body_unreadable', ['req.hdr(content-type)', '-m', 'beg', '-i', 'multipart/'], 'InfluxDB reads q from multipart parts too; HAProxy does not parse them'),
     acl('body_unreadable', ['req.hdr(content-encoding)', '-m', 'found'], 'a compressed body cannot be read here'),
     acl('body_unreadable', ['req.hdr(transfer-encoding)', '-m', 'found'], 'a chunked body\'s whole length is unknown, so a q past the buffer could hide'),
-    acl('body_unreadable', ['req.body', '-m', 'sub', ';'], 'a bare ; may separate parameters for InfluxDB, not for body_param'),
-    httpRequest(['set-var(txn.body_size)', 'req.body_size'], ['if', 'is_read', 'METH_POST'], 'Content-Length, to compare with what was read'),
     acl('body_unreadable', ['req.body_len,sub(txn.body_size)', 'lt', '0'], 'the body did not fit in the buffer or came too slowly: part of it is unread'),
-    acl('names_encoded', ['query', '-m', 'reg', ENCODED_NAME], 'a parameter name in percent-encoding (InfluxDB decodes %71 to q)'),
-    acl('names_encoded', ['req.body', '-m', 'reg', ENCODED_NAME], 'the same in a form-encoded body'),
-    ...params.map((p) => acl('has_comment', [`${p},url_dec(1)`, '-m', 'reg', COMMENT], 'a -- or /* comment outside quotes could hide where a statement starts')),
-    ...params.map((p) => acl('is_mutation', [`${p},url_dec(1)`, '-m', 'reg', '-i', MUTATION], 'CREATE, DROP, DELETE, ... or SELECT INTO, outside quoted strings')),
-    httpRequest(jsonError(400, unreadable('multipart, compressed, chunked or incomplete query body, or a bare ;')), ['if', 'is_read', 'METH_POST', 'body_unreadable'], 'refuse what the guard cannot read'),
-    httpRequest(jsonError(400, unreadable('percent-encoded parameter name')), ['if', 'is_read', 'names_encoded'], 'refuse what the guard cannot read'),
-    httpRequest(jsonError(400, unreadable('comment in the query')), ['if', 'is_read', 'has_comment'], 'refuse what the guard cannot read'),
-    httpRequest(jsonError(403, message), ['if', 'is_read', 'is_mutation'], 'a read balancer would apply it to one replica only'),
+    acl('may_change_state', ['query,url_dec(1)', '-m', 'reg', '-i', KEYWORDS], 'a keyword, comment or folding character anywhere in the query string, q or not'),
+    acl('may_change_state', ['req.body,url_dec(1)', '-m', 'reg', '-i', KEYWORDS], 'the same anywhere in the body'),
+    acl('may_change_state', ['query', '-m', 'reg', '-i', UNDECODABLE], 'a query string url_dec would fail on (the rules above would not match)'),
+    acl('may_change_state', ['req.body', '-m', 'reg', '-i', UNDECODABLE], 'the same in the body'),
+    useBackend(NAMES.relayQueries, ['is_influxql', 'METH_POST', 'body_unreadable'], 'what cannot be read here is read by a relay'),
+    useBackend(NAMES.relayQueries, ['is_influxql', 'may_change_state'], 'a relay applies a statement to every database, in order with the writes'),
+  ];
+}
+
+/** The relays again, for queries: same servers and health as `writes`, but a query may run as long as reads do. */
+function relayQueriesBackend(c: Cluster): Section[] {
+  if (!c.http.routeStatements) return [];
+  return [
+    section('backend', NAMES.relayQueries, ['Queries that might change state: a relay sends statements to every database and passes reads on to one.'], [
+      balance(c.balance.writes, 'balance.writes from the cluster file'),
+      timeout('server', c.timeouts.server, 'timeouts.server: a read that was routed here by caution may run as long as any read'),
+      ...c.relays.map((r) => server(r.name, formatHostPort(r.address), { track: `${NAMES.writes}/${r.name}`, shutdownSessionsOnDown: true }, 'follows the same relay in `writes`')),
+    ]),
   ];
 }
 
@@ -170,7 +176,7 @@ function httpFrontend(c: Cluster): Section {
     httpRequest(jsonError(405, 'method not allowed'), ['if', 'is_write', '!METH_POST'], 'writes are POST only, as in InfluxDB'),
     httpRequest(jsonError(405, 'method not allowed'), ['if', 'is_read', '!METH_GET', '!METH_POST'], 'queries are GET or POST, as in InfluxDB'),
     httpRequest(jsonError(404, 'not found'), ['unless', 'is_write', '||', 'is_read'], 'no other endpoint is balanced: debug and admin paths belong to one server'),
-    ...mutationRules(c),
+    ...statementRules(c),
     useBackend(NAMES.writes, ['is_write'], 'every write goes through a relay, which mirrors it to every database'),
     ...readRouting(c, 'is_read'),
   ]);
@@ -239,7 +245,10 @@ function statsSections(c: Cluster): Section[] {
 }
 
 function design(c: Cluster): string[] {
-  const routing = ['Routing: POST /write and /api/v2/write -> backend writes (the relays, checked on GET /health);'];
+  const routing = [
+    'Routing: POST /write and /api/v2/write -> backend writes (the relays, checked on GET /health);',
+    ...(c.http.routeStatements ? ['/query that might change state (a keyword, a comment, an unreadable body) -> backend relay_queries (the relays);'] : []),
+  ];
   if (!c.freshness.enabled) {
     return [
       ...routing,
@@ -270,6 +279,7 @@ export function buildConfig(c: Cluster): HaproxyConfig {
       defaultsSection(c),
       httpFrontend(c),
       writesBackend(c),
+      ...relayQueriesBackend(c),
       ...readSections(c),
       ...tcpSections(c),
       ...statsSections(c),

@@ -63,7 +63,7 @@ const http = z
     bind: bind.default('*:8086'),
     'tls-cert': quotable('path').optional(),
     'ping-version': z.string().regex(/^[0-9A-Za-z.+-]{1,32}$/, 'expected a version like 1.8.10').default('1.8.10'),
-    'block-mutations': z.boolean().default(true),
+    'route-statements': z.boolean().default(true),
   })
   .strict()
   .default({})
@@ -71,7 +71,7 @@ const http = z
     bind: h.bind,
     tlsCert: h['tls-cert'],
     pingVersion: h['ping-version'],
-    blockMutations: h['block-mutations'],
+    routeStatements: h['route-statements'],
   }));
 
 const tcp = z

@@ -6,6 +6,7 @@ export const NAMES = {
   freshnessFrontend: 'freshness',
   writes: 'writes',
   writesTcp: 'writes_tcp',
+  relayQueries: 'relay_queries',
   readsFresh: 'reads_fresh',
   readsAny: 'reads_any',
   relaysAlive: 'relays_alive',

@@ -38,6 +38,7 @@ export class BacklogTracker {
    * Costs one pass over the body (batchTimeRange).
    */
   add(batch: Batch, range: TimeRange | undefined = batchTimeRange(batch)): void {
+    if (batch.statement) return; // no points: a statement leaving the queue must not end its db's entry either
     const key = `${batch.target.db}\u0000${batch.target.rp}`;
     let e = this.entries.get(key);
     if (e === undefined) {
@@ -53,7 +54,8 @@ export class BacklogTracker {
   }
 
   /** A batch (or part of one) left the queue: delivered, dropped or dead-lettered. O(1), no body scan. */
-  remove(batch: Pick<Batch, 'target' | 'points'>): void {
+  remove(batch: Pick<Batch, 'target' | 'points' | 'statement'>): void {
+    if (batch.statement) return;
     const key = `${batch.target.db}\u0000${batch.target.rp}`;
     const e = this.entries.get(key);
     if (e === undefined) return;

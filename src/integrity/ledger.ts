@@ -244,7 +244,10 @@ export class MissedWindowLedger {
   /** Records a batch given up for `backend`. `range` saves the body scan when the caller already has it. */
   record(backend: string, batch: Batch, reason: string, range: TimeRange | undefined = batchTimeRange(batch)): void {
     if (range === undefined) {
-      if (batch.points > 0) this.log?.warn({ backend, db: batch.target.db, points: batch.points, reason }, 'missed batch without timestamps: not in the ledger');
+      // A statement has no time range (nor is its text logged: it may hold a password); verify finds the schema it
+      // left apart, and the dead-letter file holds it.
+      if (batch.statement) this.log?.error({ backend, db: batch.target.db, reason }, 'a statement that changes state never reached this backend: run it there by hand');
+      else if (batch.points > 0) this.log?.warn({ backend, db: batch.target.db, points: batch.points, reason }, 'missed batch without timestamps: not in the ledger');
       return;
     }
     const { db, rp } = batch.target;

@@ -22,9 +22,9 @@ export interface TimeRange {
 
 const { LF, CR, SPACE, TAB, QUOTE, MINUS, ZERO, NINE } = CH;
 
-/** The time range of a batch's points; undefined when its body holds no stamped line. */
-export function batchTimeRange(batch: Pick<Batch, 'body' | 'target'>): TimeRange | undefined {
-  return bodyTimeRange(batch.body, batch.target.precision);
+/** The time range of a batch's points; undefined when its body holds no stamped line (or is a statement). */
+export function batchTimeRange(batch: Pick<Batch, 'body' | 'target' | 'statement'>): TimeRange | undefined {
+  return batch.statement ? undefined : bodyTimeRange(batch.body, batch.target.precision);
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * The HTTP listener: InfluxDB 1.x's /write, 2.x's /api/v2/write, and the admin routes (/ping, /health, /metrics).
+ * The HTTP listener: InfluxDB 1.x's /write, 2.x's /api/v2/write, 1.x's /query (statements that change state, which
+ * go to every backend; query.ts), and the admin routes (/ping, /health, /metrics).
  * Routing and the server's lifecycle live here; each endpoint's work lives in its own module.
  * No request may throw out of the router: whatever a client sends, it gets a JSON answer and the process stays up.
  */
@@ -14,12 +15,13 @@ import { ScanPool } from '../lineprotocol/scan-pool.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from '../net/address.js';
-import { BodyBudget } from './body-budget.js';
+import { BodyBudget, type BodyReservation } from './body-budget.js';
 import { announcedBytes, OVER_BUDGET, overBudget } from './http-body.js';
 import { sendError, baseHeaders } from './respond.js';
 import { v2Dialect } from './v2-write.js';
 import { v1Dialect } from './v1-write.js';
-import { WritePipeline, type WritePipelineOptions } from './write-pipeline.js';
+import { QueryEndpoint } from './query.js';
+import { WritePipeline, type ClientDialect, type WritePipelineOptions } from './write-pipeline.js';
 
 export interface HttpSourceOptions extends WritePipelineOptions {
   readonly bindAddr: string;
@@ -46,6 +48,7 @@ const DEFAULT_BODIES_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/write': ['POST'],
   '/api/v2/write': ['POST'],
+  '/query': ['GET', 'POST'],
   ...ADMIN_ROUTES,
 };
 
@@ -61,6 +64,7 @@ export class HttpSource {
   private server: Server | undefined;
   private readonly v1Writes: WritePipeline;
   private readonly v2Writes: WritePipeline;
+  private readonly queries: QueryEndpoint;
   private readonly admin: AdminRoutes;
   private readonly budget: BodyBudget;
   private readonly log: Logger;
@@ -77,6 +81,7 @@ export class HttpSource {
     const scanner = options.scanner ?? new ScanPool(0);
     this.v1Writes = new WritePipeline(options, fanout, metrics, this.log, v1Dialect, scanner);
     this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2Dialect, scanner);
+    this.queries = new QueryEndpoint(options, fanout, metrics, this.log);
     this.budget = options.bodyBudget ?? new BodyBudget(DEFAULT_BODIES_IN_FLIGHT_BYTES);
     // The only place a listener reaches its backends: their health, for /health.
     const own = (): readonly BackendHealth[] => fanout.health();
@@ -167,7 +172,7 @@ export class HttpSource {
     const allowed = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (!allowed) {
       req.resume();
-      return sendError(res, 404, path === '/query' ? 'the relay only takes writes: send /query to InfluxDB (or through HAProxy)' : 'not found');
+      return sendError(res, 404, 'not found');
     }
     if (!allowed.includes(method)) {
       req.resume();
@@ -182,29 +187,31 @@ export class HttpSource {
     const query = q < 0 ? '' : url.slice(q + 1);
     switch (path) {
       case '/write':
-        return this.write(this.v1Writes, req, res, new URLSearchParams(query));
+        return this.withBody(this.v1Writes.dialect, req, res, (r) => this.v1Writes.handle(req, res, new URLSearchParams(query), r));
       case '/api/v2/write':
-        return this.write(this.v2Writes, req, res, new URLSearchParams(query));
+        return this.withBody(this.v2Writes.dialect, req, res, (r) => this.v2Writes.handle(req, res, new URLSearchParams(query), r));
+      case '/query':
+        return this.withBody(v1Dialect, req, res, (r) => this.queries.handle(req, res, query, r));
       default:
         return this.admin.answer(path as AdminPath, query, req, res);
     }
   }
 
-  private write(pipeline: WritePipeline, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  /** A request with a body (a write, a query): refused while closing or over the body budget, else handled. */
+  private withBody(dialect: Pick<ClientDialect, 'sendError'>, req: IncomingMessage, res: ServerResponse, handle: (r: BodyReservation) => Promise<void>): void {
     if (this.closing) {
       req.resume();
       res.setHeader('Connection', 'close');
-      return pipeline.dialect.sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
+      return dialect.sendError(res, 503, 'the relay is shutting down', { 'Retry-After': '1' });
     }
     // Refused before the body is read when what it announces does not fit the relay-wide budget.
     const reservation = this.budget.reserve(announcedBytes(req, this.options.maxBodyBytes));
     if (!reservation) {
       req.resume();
       this.metrics.requestsRefused.labels(this.options.listener, OVER_BUDGET).inc();
-      return pipeline.dialect.sendError(res, 503, overBudget().message, { 'Retry-After': '1' });
+      return dialect.sendError(res, 503, overBudget().message, { 'Retry-After': '1' });
     }
-    const done = pipeline
-      .handle(req, res, query, reservation)
+    const done = handle(reservation)
       .catch((err: unknown) => {
         // Nothing should throw here; if something does, the client still gets an answer and the relay keeps running.
         this.log.error({ err }, 'BUG: write pipeline failed');

@@ -27,7 +27,8 @@ export const v1Dialect: ClientDialect = {
   sendBackendAnswer,
 };
 
-function credentialsOf(req: IncomingMessage, query: URLSearchParams): Credentials {
+/** The client's credentials as InfluxDB 1.x reads them (u/p parameters, the Authorization header): passed through. */
+export function credentialsOf(req: IncomingMessage, query: URLSearchParams): Credentials {
   const authorization = req.headers.authorization;
   const u = query.get('u');
   const p = query.get('p');

@@ -36,7 +36,7 @@ const STATS_AUTH = { user: 'admin', pass: 'change-me' } as const;
 const BUSY = /EADDRINUSE|address already in use|cannot bind socket/i;
 
 export interface HaStackOptions {
-  /** Database created on both influxd (directly: HAProxy refuses CREATE); the relays' TCP listeners write to it. */
+  /** Database created on both influxd directly (before the stack is up); the relays' TCP listeners write to it. */
   database?: string;
   /** The cluster file's [health]; default 500ms, fall 2, rise 1. */
   health?: { inter: string; fall: number; rise: number };

@@ -6,7 +6,8 @@
  *     4     4  crc         CRC-32 (IEEE) of bytes [8, length): header fields, target and body
  *     8     1  version     1
  *     9     1  precision   index in PRECISIONS (n u ms s m h)
- *    10     2  reserved    0
+ *    10     2  flags       bit 0: a statement (InfluxQL for /query, batch.ts), not line protocol; other bits 0.
+ *                          Records written before the flag existed hold 0 here: writes, as they were.
  *    12     4  metaLen     bytes of the target section
  *    16     4  bodyLen     bytes of line protocol
  *    20     4  points      lines in the body
@@ -20,7 +21,7 @@
  * A header is validated (magic, version, lengths within what is left of the file) before its length is trusted, so
  * garbage never makes a reader allocate gigabytes.
  */
-import { makeBatch, type Batch, type Credentials, type WriteTarget } from '../../batch.js';
+import { makeBatch, makeStatement, type Batch, type Credentials, type WriteTarget } from '../../batch.js';
 import { PRECISIONS } from '../../lineprotocol/precision.js';
 import { crc32 } from './crc32.js';
 
@@ -29,6 +30,8 @@ export const MAGIC = Buffer.from('IRSP', 'latin1');
 const MAGIC_U32 = MAGIC.readUInt32LE(0);
 const VERSION = 1;
 const ABSENT = 0xffff;
+/** The flags bit of a statement record. */
+const STATEMENT = 0x0001;
 /** Five strings of at most 65534 bytes each, plus their lengths. */
 const MAX_META = 5 * (2 + 0xfffe);
 
@@ -65,7 +68,7 @@ export function encodeHead(batch: Batch): Buffer {
   MAGIC.copy(head, 0);
   head[8] = VERSION;
   head[9] = PRECISIONS.indexOf(t.precision);
-  head.writeUInt16LE(0, 10);
+  head.writeUInt16LE(batch.statement ? STATEMENT : 0, 10);
   head.writeUInt32LE(metaLen, 12);
   head.writeUInt32LE(batch.body.length, 16);
   head.writeUInt32LE(batch.points, 20);
@@ -107,7 +110,8 @@ export class RecordDecoder {
     if (buf.readUInt32LE(off) !== MAGIC_U32) return { kind: 'bad', why: 'bad magic' };
     if (buf[off + 8] !== VERSION) return { kind: 'bad', why: `unknown version ${buf[off + 8]}` };
     const precision = PRECISIONS[buf[off + 9]!];
-    if (precision === undefined || buf.readUInt16LE(off + 10) !== 0) return { kind: 'bad', why: 'bad header' };
+    const flags = buf.readUInt16LE(off + 10);
+    if (precision === undefined || (flags & ~STATEMENT) !== 0) return { kind: 'bad', why: 'bad header' };
     const metaLen = buf.readUInt32LE(off + 12);
     const bodyLen = buf.readUInt32LE(off + 16);
     const length = HEADER_BYTES + metaLen + bodyLen;
@@ -127,7 +131,8 @@ export class RecordDecoder {
       this.lastMeta = Buffer.from(meta);
     }
     const body = buf.subarray(metaEnd, off + length);
-    const batch = makeBatch(target, body, buf.readUInt32LE(off + 20), buf.readDoubleLE(off + 24));
+    const receivedAt = buf.readDoubleLE(off + 24);
+    const batch = flags & STATEMENT ? makeStatement(target, body, receivedAt) : makeBatch(target, body, buf.readUInt32LE(off + 20), receivedAt);
     return { kind: 'record', length, batch };
   }
 }

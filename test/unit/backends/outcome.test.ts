@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classify, parseRetryAfter } from '../../../src/backends/outcome.js';
+import { classify, classifyStatement, parseRetryAfter } from '../../../src/backends/outcome.js';
 
 describe('classify: retry or drop, one table', () => {
   const rows: Array<[string, { status: number; body: string } | undefined, { code?: unknown; name?: string } | undefined, string, string]> = [
@@ -58,6 +58,27 @@ describe('classify: retry or drop, one table', () => {
     test(name, () => {
       assert.deepEqual(classify(answer, error), { verdict, reason });
     });
+  }
+});
+
+describe('classifyStatement: a /query answer to a statement (bodies as influxd 1.6 words them)', () => {
+  const rows: Array<[string, { status: number; body: string } | undefined, string, string]> = [
+    ['every result without error', { status: 200, body: '{"results":[{"statement_id":0},{"statement_id":1}]}\n' }, 'ok', 'ok'],
+    ['SELECT INTO written', { status: 200, body: '{"results":[{"statement_id":0,"series":[{"name":"result","columns":["time","written"],"values":[["1970-01-01T00:00:00Z",0]]}]}]}' }, 'ok', 'ok'],
+    ['a warning is no error', { status: 200, body: '{"results":[{"statement_id":0,"messages":[{"level":"warning","text":"deprecated use"}]}]}' }, 'ok', 'ok'],
+    ['an error in one result', { status: 200, body: '{"results":[{"statement_id":0},{"statement_id":1,"error":"database not found: nope"}]}' }, 'reject', 'statement-error'],
+    ['a top-level error in a 200', { status: 200, body: '{"error":"x"}' }, 'reject', 'statement-error'],
+    ['parse error', { status: 400, body: '{"error":"error parsing query: found EOF, expected identifier at line 1, char 17"}' }, 'reject', 'statement-error'],
+    ['auth', { status: 401, body: '{"error":"authorization failed"}' }, 'reject', 'auth'],
+    ['forbidden', { status: 403, body: '{"error":"requires admin privilege"}' }, 'reject', 'auth'],
+    ['2.x backend (the writer\'s 501)', { status: 501, body: '{"error":"..."}' }, 'reject', 'unsupported'],
+    ['500', { status: 500, body: '{"error":"timeout"}' }, 'retry', 'http-500'],
+    ['503', { status: 503, body: '' }, 'retry', 'http-503'],
+    ['429', { status: 429, body: '' }, 'retry', 'http-429'],
+    ['network', undefined, 'retry', 'network'],
+  ];
+  for (const [name, answer, verdict, reason] of rows) {
+    test(name, () => assert.deepEqual(classifyStatement(answer, answer ? undefined : { code: 'ECONNREFUSED' }), { verdict, reason }));
   }
 });
 

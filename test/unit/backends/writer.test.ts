@@ -99,3 +99,26 @@ test('a refused connection rejects (the backend classifies it as retryable)', as
   await assert.rejects(w.send(target, Buffer.from('m v=1 1\n')), (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED');
   await w.destroy();
 });
+
+test('a statement goes to /query next to /write as a form (q, db, rp) with the same Basic auth; a 2.x backend is not asked', async () => {
+  for (const [location, path] of [[`${base}/write`, '/query'], [`${base}/influx/write`, '/influx/query'], [base, '/query']] as const) {
+    const w = new Writer({ location, timeoutMs: 2000, connections: 1, skipTlsVerification: false });
+    const before = seen.length;
+    const a = await w.statement(target, Buffer.from('CREATE DATABASE "telegraf"'));
+    assert.equal(a.status, 204);
+    const s = seen.at(-1)!;
+    assert.equal(seen.length, before + 1);
+    assert.equal(s.url, path, location);
+    assert.deepEqual(Object.fromEntries(new URLSearchParams(s.body)), { q: 'CREATE DATABASE "telegraf"', db: 'telegraf', rp: 'short' });
+    assert.equal(s.headers['content-type'], 'application/x-www-form-urlencoded');
+    assert.equal(s.headers['authorization'], basic('alice', 'x&y'));
+    await w.destroy();
+  }
+  const v2 = new Writer({ location: base, timeoutMs: 2000, connections: 1, skipTlsVerification: false, v2: { org: 'o', token: 't' } });
+  const before = seen.length;
+  const a = await v2.statement(target, Buffer.from('CREATE DATABASE x'));
+  assert.equal(a.status, 501);
+  assert.match(a.body, /1\.x backends only/);
+  assert.equal(seen.length, before, 'nothing sent');
+  await v2.destroy();
+});

@@ -44,7 +44,7 @@ describe('cluster defaults', () => {
   test('everything but relays, databases and the stats password has a default', () => {
     const c = parseCluster(OK);
     assert.deepEqual(c.relays[0], { name: 'relay-1', address: { host: '127.0.0.1', port: 9096 }, tcpAddress: undefined });
-    assert.deepEqual(c.http, { bind: { host: '*', port: 9086 }, tlsCert: undefined, pingVersion: '1.8.10', blockMutations: true });
+    assert.deepEqual(c.http, { bind: { host: '*', port: 9086 }, tlsCert: undefined, pingVersion: '1.8.10', routeStatements: true });
     assert.deepEqual(c.tcp, { bind: undefined, idleTimeout: '10m' });
     assert.deepEqual(c.stats, { enabled: true, bind: { host: '127.0.0.1', port: 8404 }, uri: '/stats', user: 'admin', password: 'pw', prometheus: true });
     assert.deepEqual(c.freshness, { enabled: true, port: 8405 });

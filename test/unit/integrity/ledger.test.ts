@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { makeBatch, type Batch } from '../../../src/batch.js';
+import { makeBatch, makeStatement, type Batch } from '../../../src/batch.js';
 import { BacklogTracker } from '../../../src/integrity/backlog.js';
 import { parseLedger } from '../../../src/integrity/ledger-file.js';
 import { ledgerFile, MissedWindowLedger, type MissedWindowLedgerOptions } from '../../../src/integrity/ledger.js';
@@ -310,5 +310,14 @@ describe('BacklogTracker', () => {
     t.clear();
     assert.ok(t.version > v);
     assert.deepEqual(t.summary(), []);
+  });
+
+  test('a statement (no points) passing through the queue leaves the writes\' entry alone', () => {
+    const t = new BacklogTracker();
+    const stmt = makeStatement({ db: 'd', rp: '', precision: 'n', credentials: {} }, Buffer.from('CREATE DATABASE d'));
+    t.add(stmt);
+    t.add(batch('d', 100));
+    t.remove(stmt);
+    assert.deepEqual(t.summary(), [{ db: 'd', rp: '', fromNs: 100n * S, toNs: 100n * S, points: 1 }]);
   });
 });

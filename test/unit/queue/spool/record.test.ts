@@ -1,7 +1,7 @@
 /** The record framing and its checksum: what recovery and catch-up rely on to tell a record from garbage. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { makeBatch } from '../../../../src/batch.js';
+import { makeBatch, makeStatement } from '../../../../src/batch.js';
 import { crc32 } from '../../../../src/queue/spool/crc32.js';
 import { encodeHead, RecordDecoder, RecordTooLargeError } from '../../../../src/queue/spool/record.js';
 
@@ -57,6 +57,23 @@ describe('record', () => {
     const cut = rec.subarray(0, rec.length - 1);
     assert.deepEqual(new RecordDecoder().decode(cut, 0, rec.length), { kind: 'short', length: rec.length });
     assert.equal(new RecordDecoder().decode(cut, 0, cut.length).kind, 'bad');
+  });
+
+  test('a statement keeps its flag (a bit of the flags field); a write record reads as a write, as before', () => {
+    const stmt = makeStatement({ db: 'd', rp: '', precision: 'n', credentials: { u: 'a', p: 'b' } }, Buffer.from('CREATE DATABASE d'), 7);
+    const file = Buffer.concat([encodeHead(full), full.body, encodeHead(stmt), stmt.body]);
+    const d = new RecordDecoder();
+    const r1 = d.decode(file, 0, file.length);
+    assert.ok(r1.kind === 'record' && r1.batch.statement === undefined);
+    const r2 = d.decode(file, r1.length, file.length - r1.length);
+    assert.equal(r2.kind, 'record');
+    if (r2.kind !== 'record') return;
+    assert.equal(r2.batch.statement, true);
+    assert.equal(r2.batch.body.toString(), 'CREATE DATABASE d');
+    assert.deepEqual(r2.batch.target, stmt.target);
+    assert.equal(r2.batch.receivedAt, 7);
+    assert.notEqual(r2.batch.key, stmt.key, 'a decoded statement gets a key of its own: it never merges');
+    assert.equal(full.body.length > 0 && file.readUInt16LE(10), 0, 'a write record holds 0 in the flags, as every older record does');
   });
 
   test('a target field over 64 KiB cannot be framed', () => {
