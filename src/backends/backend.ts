@@ -14,11 +14,13 @@ import type { RelayMetrics } from '../telemetry/metrics.js';
 import type { DeadLetterSink } from './dead-letters.js';
 import { Deliveries, type Fate } from './deliveries.js';
 import { Room } from './room.js';
+import type { BackendHealth } from './health-report.js';
 import { Sender, type BackendState, type SenderOptions } from './sender.js';
 import type { Writer } from './writer.js';
 
 export type { Fate } from './deliveries.js';
 export type { BackendState } from './sender.js';
+export type { BackendHealth } from './health-report.js';
 
 export interface BackendOptions extends SenderOptions {
   /** For /health (credentials redacted). */
@@ -26,20 +28,6 @@ export interface BackendOptions extends SenderOptions {
   readonly whenFull: WhenFull;
 }
 
-export interface BackendHealth {
-  readonly name: string;
-  readonly location: string;
-  readonly state: BackendState;
-  readonly acceptingWrites: boolean;
-  readonly queueBytes: number;
-  readonly queueBatches: number;
-  readonly queueCapacityBytes: number;
-  readonly oldestBatchAgeMs: number;
-  readonly inFlight: number;
-  /** Unrepaired missed windows in the ledger (see `influx-relay missed`); absent without a ledger. */
-  readonly missedWindows?: number;
-  readonly lastError?: { readonly at: string; readonly message: string };
-}
 
 /** Where the batches a backend will never get are recorded, so the replica can be repaired (the ledger). */
 export interface MissedWindowSink {
