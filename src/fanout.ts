@@ -13,6 +13,7 @@ import type { Backend, BackendHealth, Ticket } from './backends/backend.js';
 import type { Journal, JournalHealth } from './queue/queue.js';
 
 export { decide, parseConsistency, requiredDeliveries, type Consistency, type FanOutResult } from './answer.js';
+export type { BackendHealth } from './backends/backend.js';
 
 export class FanOut {
   private names: readonly string[];

@@ -17,7 +17,7 @@ import type { Batch, WriteTarget } from '../batch.js';
 import type { BatchQueue, Lease } from '../queue/queue.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LogThrottle } from '../telemetry/logger.js';
-import { retryDelayMs } from './backoff.js';
+import { retryDelayMs } from '../backoff.js';
 import type { Deliveries } from './deliveries.js';
 import { classify, classifyStatement, parseRetryAfter, type Classified } from './outcome.js';
 import { countLines, splitInHalves } from './split.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { BackendHealth } from '../backends/backend.js';
+import type { BackendHealth } from '../fanout.js';
 import { ADMIN_ROUTES, AdminRoutes, BACKEND_HEALTH_PREFIX, type AdminPath } from '../admin/routes.js';
 import type { FanOut } from '../fanout.js';
 import { ScanPool } from '../lineprotocol/scan-pool.js';

@@ -2,7 +2,7 @@
  * One `[[tcp]]` connection: newline-delimited line protocol in, batches to the fan-out out, with real backpressure.
  *
  * Flow: chunk → LineSplitter (complete lines only) → scanned, the lines without a timestamp stamped with the time the
- * chunk arrived (as InfluxDB stamps one request) → pending, cut into a batch at batch-size-kb or batch-delay after its
+ * chunk arrived (as InfluxDB stamps one request) → gathered (coalescer.ts), cut into a batch at batch-size-kb or batch-delay after its
  * first line → backlog → fan-out.
  *
  * Invariants:
@@ -16,12 +16,14 @@
  * - Writes are pipelined: the next batch does not wait for the previous one's delivery, only for room.
  */
 import type { Socket } from 'node:net';
-import { makeBatch, type Batch, type WriteTarget } from '../batch.js';
+import type { Batch, WriteTarget } from '../batch.js';
 import type { FanOut, FanOutResult } from '../fanout.js';
 import { nowIn, type Precision } from '../lineprotocol/precision.js';
 import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
 import type { LogThrottle, Logger } from '../telemetry/logger.js';
 import type { LineTranslator } from './convert/translate.js';
+import { retryDelayMs } from '../backoff.js';
+import { Coalescer } from './coalescer.js';
 import { LineSplitter } from './line-splitter.js';
 
 /** What every connection of a listener shares. */
@@ -57,14 +59,10 @@ const RETRY_MAX_MS = 2000;
 export class TcpConnection {
   private readonly splitter: LineSplitter;
   private readonly peer: string;
-  /** Scanned (valid, stamped) lines not yet cut into a batch. */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private pendingPoints = 0;
-  private pendingSince = 0;
+  /** Lines read and not cut into a batch yet (batch-size-kb, batch-delay). */
+  private readonly gathered: Coalescer;
   /** Scratch for the splitter's output, reused per chunk. */
   private readonly segments: Buffer[] = [];
-  private batchTimer: NodeJS.Timeout | undefined;
   private readonly backlog: Batch[] = [];
   private inFlight = 0;
   private waitingForRoom = false;
@@ -87,6 +85,12 @@ export class TcpConnection {
     // Nothing is ever written back: once its batches are handed on, a half-open socket has no use.
     void this.done.then(() => socket.destroy());
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.gathered = new Coalescer(ctx.target, ctx.batchBytes, ctx.batchDelayMs, (batch) =>
+      this.safely(() => {
+        this.backlog.push(batch);
+        this.pump();
+      }),
+    );
     this.splitter = new LineSplitter(ctx.maxLineBytes, () => {
       ctx.metrics.tooLong.inc();
       this.warn('too-long', { maxLineBytes: ctx.maxLineBytes }, 'discarded a line longer than max-line-kb');
@@ -127,7 +131,6 @@ export class TcpConnection {
     const stamp = nowIn(this.ctx.precision);
     for (const segment of segments) this.ingest(segment, stamp);
     segments.length = 0;
-    if (this.pendingBytes >= this.ctx.batchBytes) this.cut();
   }
 
   /** Scans whole lines into the pending batch (starting its batch-delay clock). */
@@ -150,26 +153,7 @@ export class TcpConnection {
     if (scan.points === 0) return;
     m.received.inc(scan.points);
     if (scan.stamped > 0) m.stamped.inc(scan.stamped);
-    if (this.pendingBytes === 0) {
-      this.pendingSince = Date.now();
-      this.batchTimer = setTimeout(() => this.safely(() => this.cut()), this.ctx.batchDelayMs);
-    }
-    this.pending.push(scan.body);
-    this.pendingBytes += scan.body.length;
-    this.pendingPoints += scan.points;
-  }
-
-  /** Turns the pending lines into a batch on the backlog. */
-  private cut(): void {
-    if (this.batchTimer) clearTimeout(this.batchTimer);
-    this.batchTimer = undefined;
-    if (this.pendingBytes === 0) return;
-    const body = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.backlog.push(makeBatch(this.ctx.target, body, this.pendingPoints, this.pendingSince));
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingPoints = 0;
-    this.pump();
+    this.gathered.add(scan.body, scan.points);
   }
 
   /** Submits backlog batches while every backend has room; otherwise waits for room (reading stays paused). */
@@ -230,7 +214,7 @@ export class TcpConnection {
 
   private retryLater(): void {
     if (this.retryTimer || this.abandoned) return this.flow();
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retryAttempt++);
+    const delay = retryDelayMs(this.retryAttempt++, { initialMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.hasRoom()) this.pump();
@@ -280,7 +264,7 @@ export class TcpConnection {
     this.socket.setTimeout(0);
     const tail = this.splitter.end();
     if (clean && tail) this.safely(() => this.ingest(tail, nowIn(this.ctx.precision)));
-    this.cut();
+    this.gathered.cut();
     this.checkDone();
   }
 
@@ -288,9 +272,8 @@ export class TcpConnection {
   abandon(): void {
     this.abandoned = true;
     this.ended = true;
-    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.gathered.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.batchTimer = undefined;
     this.retryTimer = undefined;
     const points = this.backlog.reduce((n, b) => n + b.points, 0);
     this.backlog.length = 0;
@@ -303,7 +286,7 @@ export class TcpConnection {
   }
 
   private checkDone(): void {
-    if (this.ended && this.pendingBytes === 0 && this.backlog.length === 0 && this.inFlight === 0 && !this.retryTimer) {
+    if (this.ended && this.gathered.pendingBytes === 0 && this.backlog.length === 0 && this.inFlight === 0 && !this.retryTimer) {
       this.resolveDone();
     }
   }

@@ -10,7 +10,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6, type AddressInfo } from 'node:net';
-import { makeBatch, type Batch, type WriteTarget } from '../batch.js';
+import type { Batch, WriteTarget } from '../batch.js';
 import type { UdpListenerConfig } from '../config/types.js';
 import type { FanOut, FanOutResult } from '../fanout.js';
 import { describeParseErrors, scanLines } from '../lineprotocol/scanner.js';
@@ -19,6 +19,7 @@ import { LogThrottle, type Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from '../net/address.js';
 import type { LineTranslator } from './convert/translate.js';
+import { Coalescer } from './coalescer.js';
 import { UdpForward } from './udp-forward.js';
 
 export interface UdpSourceOptions {
@@ -36,16 +37,9 @@ const DEFAULT_COALESCE_MS = 50;
 export class UdpSource {
   private socket: dgram.Socket | undefined;
   private readonly forwards: UdpForward[];
-  private readonly target: WriteTarget;
+  private readonly coalescer: Coalescer;
   private readonly log: Logger;
   private readonly throttle = new LogThrottle();
-  private readonly coalesceBytes: number;
-  private readonly coalesceMs: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private pendingPoints = 0;
-  private pendingSince = 0;
-  private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly m;
   private readonly translate: LineTranslator | undefined;
@@ -58,10 +52,9 @@ export class UdpSource {
     options: UdpSourceOptions = {},
   ) {
     this.log = logger.child({ component: 'udp', listener: config.name });
-    this.coalesceBytes = options.coalesceBytes ?? DEFAULT_COALESCE_BYTES;
-    this.coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
     this.translate = options.translate;
-    this.target = { db: config.database, rp: config.retentionPolicy, precision: config.precision, credentials: {} };
+    const target: WriteTarget = { db: config.database, rp: config.retentionPolicy, precision: config.precision, credentials: {} };
+    this.coalescer = new Coalescer(target, options.coalesceBytes ?? DEFAULT_COALESCE_BYTES, options.coalesceMs ?? DEFAULT_COALESCE_MS, (batch) => this.submit(batch));
     const intake = intakeMetrics(metrics);
     this.forwards = config.output.flatMap((o) => (o.kind === 'udp' ? [new UdpForward(o, config.name, intake, this.log)] : []));
     const l = config.name;
@@ -150,29 +143,11 @@ export class UdpSource {
     this.m.received.inc(scan.points);
     if (scan.stamped > 0) this.m.stamped.inc(scan.stamped);
     for (const f of this.forwards) f.send(scan.body);
-    if (this.fanout.size > 0) this.coalesce(scan.body, scan.points);
+    if (this.fanout.size > 0) this.coalescer.add(scan.body, scan.points);
   }
 
-  private coalesce(body: Buffer, points: number): void {
-    if (this.pendingBytes > 0 && this.pendingBytes + body.length > this.coalesceBytes) this.flush();
-    if (this.pendingBytes === 0) this.pendingSince = Date.now();
-    this.pending.push(body);
-    this.pendingBytes += body.length;
-    this.pendingPoints += points;
-    if (this.pendingBytes >= this.coalesceBytes) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
-  }
-
-  /** Hands the coalesced lines to the fan-out. The batch is in every backend queue (or counted dropped) on return. */
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pendingBytes === 0) return;
-    const body = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const batch = makeBatch(this.target, body, this.pendingPoints, this.pendingSince);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingPoints = 0;
+  /** Hands a coalesced batch to the fan-out. The batch is in every backend queue (or counted dropped) on return. */
+  private submit(batch: Batch): void {
     this.fanout.write(batch, 'any').then(
       (result) => this.settled(batch, result),
       (err: unknown) => this.log.error({ err }, 'BUG: fan-out write failed'),
@@ -203,7 +178,7 @@ export class UdpSource {
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
-    this.flush();
+    this.coalescer.cut();
     await Promise.all(this.forwards.map((f) => f.close()));
   }
 }

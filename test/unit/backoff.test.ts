@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { retryDelayMs } from '../../../src/backends/backoff.js';
+import { retryDelayMs } from '../../src/backoff.js';
 
 const opts = { initialMs: 100, maxMs: 10_000 };
 
