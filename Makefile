@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE ?= node
 TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e dist/test/bench -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down restart-relay drain ready status bench haproxy clean
+.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down restart-relay reload-haproxy drain ready status bench haproxy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ down: ## Stop what `make up` started (by PID)
 
 restart-relay: ## Restart one relay of `make up`: N=1 or N=2; SIGNAL=KILL to crash it instead of draining it
 	@SIGNAL="$(or $(SIGNAL),TERM)" bash scripts/restart-relay.sh $(N)
+
+reload-haproxy: ## Apply a changed haproxy/cluster.example.toml to the HAProxy of `make up` (new process with -sf; no connection dropped)
+	@bash scripts/reload-haproxy.sh
 
 drain: ## Take a server of `make up` out of HAProxy's pools, waiting for its sessions: RELAY=relay-1 or DB=influxdb-a
 	@bash scripts/drain.sh drain "$(or $(RELAY),$(DB))"

@@ -155,6 +155,11 @@ CONF
 relay_conf relay-1 "$RELAY_1_PORT" "$RELAY_1_TCP_PORT"
 relay_conf relay-2 "$RELAY_2_PORT" "$RELAY_2_TCP_PORT"
 
+# make reload-haproxy derives the cluster file again with the same ports.
+for var in INFLUX_A_PORT INFLUX_B_PORT RELAY_1_PORT RELAY_1_TCP_PORT RELAY_2_PORT RELAY_2_TCP_PORT HAPROXY_PORT HAPROXY_TCP_PORT \
+  HAPROXY_STATS_PORT HAPROXY_FRESHNESS_PORT; do printf 'export %s=%q\n' "$var" "${!var}"; done >"$RUN/ports.env"
+printf 'CLUSTER_EXAMPLE=%q\n' "$CLUSTER_EXAMPLE" >>"$RUN/ports.env"
+
 creds="$(RUN_DIR="$RUN" cluster_for_up "$CLUSTER_EXAMPLE" "$RUN/cluster.toml" 2>"$RUN/haproxy-gen.log")" ||
   { cat "$RUN/haproxy-gen.log" >&2; fail "could not derive $SHOW_RUN/cluster.toml from $CLUSTER_EXAMPLE"; }
 STATS_USER="$(sed -n 1p <<<"$creds")"

@@ -292,6 +292,22 @@ describe('make up / restart-relay / down', { skip: SKIP }, () => {
     assert.equal(ready.code, 0, ready.output);
     await eventually(async () => assert.equal(await haproxyView('relay-1'), 'UP'), 10_000, 200);
 
+    // make reload-haproxy: a new HAProxy takes over the sockets (-sf) while writes stream; none fails.
+    const oldHaproxy = await pidOf('haproxy');
+    let reloading = true;
+    const during: number[] = [];
+    const writes = (async () => {
+      for (let i = 0; reloading; i++) during.push(await writeThrough(`up_reload seq=${i}i ${1700000000000000000 + i}`).catch(() => 0));
+    })();
+    const reloaded = await script('reload-haproxy.sh');
+    reloading = false;
+    await writes;
+    assert.equal(reloaded.code, 0, reloaded.output);
+    assert.notEqual(await pidOf('haproxy'), oldHaproxy, 'a new HAProxy runs');
+    assert.ok(!existsSync(`/proc/${oldHaproxy}`) || (await readFile(`/proc/${oldHaproxy}/stat`, 'utf8')).split(' ')[2] === 'Z', 'the old one is gone');
+    assert.ok(during.length > 0);
+    assert.deepEqual(during.filter((s) => s !== 204), [], 'a write failed during the HAProxy reload');
+
     const before = await pidOf('relay-1');
     const restarted = await script('restart-relay.sh', ['1'], { SIGNAL: 'KILL' });
     assert.equal(restarted.code, 0, restarted.output);
