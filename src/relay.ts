@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import type { Backend, BackendOptions } from './backends/backend.js';
-import { backendFromConfig, backendOptions, writerFromConfig } from './backends/from-config.js';
+import { backendFromConfig, backendOptions, memoryCapacity, writerFromConfig } from './backends/from-config.js';
 import { deadLetterFileName, spoolDirName } from './config/file-names.js';
 import type {
   GraphiteListenerConfig,
@@ -326,10 +326,11 @@ export class Relay {
         // It never had what came before: a repair from another replica fills it.
         this.ledger?.recordRange(o.name, { db: '*', rp: '*', fromNs: 0n, toNs: BigInt(Date.now()) * 1_000_000n, points: 0 }, 'added-by-reload');
         summary.outputs.added.push(o.name);
-      } else if (JSON.stringify(have.config) !== JSON.stringify(o) || !l.spool) {
+      } else {
+        // Options follow the new file (and a changed when-full); a new connection pool only if the output changed.
         const opts: BackendOptions = backendOptions(o, { whenFull: this.config.whenFull, spooled: l.spool !== undefined });
         const changed = JSON.stringify(have.config) !== JSON.stringify(o);
-        have.backend.reconfigure(opts, changed ? writerFromConfig(o) : undefined, l.spool ? undefined : o.bufferSizeMb * MB);
+        have.backend.reconfigure(opts, changed ? writerFromConfig(o) : undefined, l.spool ? undefined : memoryCapacity(o, opts));
         have.config = o;
         if (changed) summary.outputs.changed.push(o.name);
       }

@@ -44,11 +44,15 @@ export function backendOptions(cfg: HttpOutputConfig, ctx: { readonly whenFull: 
   };
 }
 
+/** A memory queue's bound: buffer-size-mb, or without buffering (0) a small window for the writes in flight. */
+export function memoryCapacity(cfg: HttpOutputConfig, options: BackendOptions): number {
+  return options.retry ? cfg.bufferSizeMb * MB : Math.max(8 * options.maxBatchBytes, 8 * MB);
+}
+
 export function backendFromConfig(cfg: HttpOutputConfig, ctx: BackendContext): Backend {
   const deadLetterFile = cfg.deadLetterFile ?? ctx.defaultDeadLetterFile;
   const options = backendOptions(cfg, { whenFull: ctx.whenFull, spooled: ctx.queue !== undefined });
-  // Buffering off (buffer-size-mb = 0) still needs room for writes in flight: a small window, no retries.
-  const capacity = options.retry ? cfg.bufferSizeMb * MB : Math.max(8 * options.maxBatchBytes, 8 * MB);
+  const capacity = memoryCapacity(cfg, options);
   const backend = new Backend(options, {
     queue: ctx.queue ?? ctx.memoryQueue?.(capacity) ?? new MemoryQueue(capacity),
     writer: writerFromConfig(cfg),

@@ -119,9 +119,11 @@ describe('reload refusals and the endpoint', () => {
     await off.destroy();
 
     const port2 = await freePort();
-    const on = await startRelay({ toml: config(port2, 'reload-endpoint = true', [{ name: 'a', location: `${a.url}/write` }]) });
+    // a without a queue (buffer-size-mb = 0): a reload must keep its window for writes in flight.
+    const unqueued: RelayOutput = { name: 'a', location: `${a.url}/write`, 'buffer-size-mb': 0 };
+    const on = await startRelay({ toml: config(port2, 'reload-endpoint = true', [unqueued]) });
     cleanup.push(() => on.destroy());
-    await writeFile(on.configPath, config(port2, 'reload-endpoint = true', [{ name: 'a', location: `${a.url}/write` }, { name: 'b', location: `${b.url}/write` }]));
+    await writeFile(on.configPath, config(port2, 'reload-endpoint = true', [unqueued, { name: 'b', location: `${b.url}/write` }]));
     const ok = await post(`${on.url}/-/reload`, '');
     assert.equal(ok.status, 200, ok.body);
     assert.deepEqual((ok.json as { outputs: { added: string[] } }).outputs.added, ['b']);
