@@ -12,7 +12,7 @@
  * - The answer text `send` returns carries no credentials (redactCredentials): it is logged, kept as `lastError`
  *   and may be relayed to clients.
  */
-import { Pool } from 'undici';
+import { Pool } from './undici-pool.js';
 import type { WriteTarget } from '../batch.js';
 import { redactCredentials } from '../telemetry/redact.js';
 import type { Answer } from './outcome.js';
