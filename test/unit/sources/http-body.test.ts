@@ -28,7 +28,18 @@ before(async () => {
     };
     if (!reservation) return answer({ refusedUpfront: true });
     readBody(req, MAX, reservation).then(
-      (body) => answer({ bytes: body.length, text: body.subarray(0, 12).toString() }),
+      (body) =>
+        answer({
+          bytes: body.length,
+          text: body.subarray(0, 12).toString(),
+          ...(req.url === '/whole'
+            ? {
+                // The body owns its memory whole, so a scan thread can take it without a copy.
+                whole: body.byteOffset === 0 && body.buffer.byteLength === body.length,
+                same: body.equals(lines(body.length / 8)),
+              }
+            : {}),
+        }),
       (err: unknown) => answer(err instanceof BodyError ? { status: err.status, reason: err.reason } : { other: String(err) }),
     );
   });
@@ -41,10 +52,27 @@ const lines = (n: number) => Buffer.from('cpu v=1\n'.repeat(n));
 
 test('identity: the bytes as sent; the reservation holds exactly them', async () => {
   budget = new BodyBudget(1 << 30);
-  const res = await post(url, lines(1000));
-  assert.deepEqual(res.json, { bytes: 8000, text: 'cpu v=1\ncpu ' });
+  const res = await post(`${url}whole`, lines(1000));
+  assert.deepEqual(res.json, { bytes: 8000, text: 'cpu v=1\ncpu ', whole: true, same: true });
   assert.equal(held, 8000);
   assert.equal(budget.usedBytes, 0);
+});
+
+test('identity with a Content-Length, in many chunks: the same bytes in one buffer of that size', async () => {
+  budget = new BodyBudget(1 << 30);
+  const body = lines(7000);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = http.request(`${url}whole`, { method: 'POST', headers: { 'content-length': body.length } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    // Three writes a tick apart: the server sees several chunks.
+    req.write(body.subarray(0, 1000));
+    setTimeout(() => req.write(body.subarray(1000, 30001)), 20);
+    setTimeout(() => req.end(body.subarray(30001)), 40);
+  });
+  assert.deepEqual(JSON.parse(answer), { bytes: 56000, text: 'cpu v=1\ncpu ', whole: true, same: true });
 });
 
 test('gzip: decoded as it streams; the reservation counts decoded bytes, not wire bytes', async () => {
