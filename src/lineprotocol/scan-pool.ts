@@ -18,8 +18,12 @@ import type { ScanReply, ScanRequest } from './scan-worker.js';
 /** Bodies smaller than this are scanned inline. */
 const OFFLOAD_MIN_BYTES = 64 * 1024;
 
-/** Threads that have scanned nothing for this long (and hold no scan) exit; the next large body starts them again. */
-const IDLE_EXIT_MS = 30_000;
+/**
+ * Checked this often: threads that scanned nothing since the last check (and hold no scan) exit, so a thread goes
+ * after 1–2 of these without work; the next large body starts them again.
+ * Longer than the usual agent flush intervals (10–60 s), so a steady sender never pays a thread start per flush.
+ */
+const IDLE_EXIT_MS = 120_000;
 
 /** One thread per core beyond the event loop's, at most 4: the default of `scan-threads`. */
 export function defaultScanThreads(): number {
