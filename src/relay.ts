@@ -25,12 +25,11 @@ import type {
 } from './config/types.js';
 import { FanOut } from './fanout.js';
 import { defaultScanThreads, ScanPool } from './lineprotocol/scan-pool.js';
-import { AntiEntropy } from './integrity/anti-entropy.js';
+import type { AntiEntropy } from './integrity/anti-entropy.js';
 import { BacklogTracker } from './integrity/backlog.js';
-import { backendsFromConfig } from './integrity/replicas.js';
 import { ledgerFile, MissedWindowLedger } from './integrity/ledger.js';
 import { TrackedMemoryQueue } from './integrity/tracked-queue.js';
-import { Spool } from './queue/spool/spool.js';
+import type { Spool } from './queue/spool/spool.js';
 import { BodyBudget } from './sources/body-budget.js';
 import { graphiteSource } from './sources/graphite.js';
 import { HttpSource } from './sources/http.js';
@@ -114,16 +113,20 @@ export class Relay {
       this.scanPool.start();
       for (const l of built) for (const { backend } of l.backends.values()) backend.start();
       for (const l of built) await l.source.start();
-      this.startAntiEntropy();
+      await this.startAntiEntropy();
     } catch (err) {
       await this.destroy();
       throw err;
     }
   }
 
-  /** Repairs the replicas in the background (anti-entropy-interval); it follows reloads through this.config. */
-  private startAntiEntropy(): void {
+  /**
+   * Repairs the replicas in the background (anti-entropy-interval); it follows reloads through this.config. Loaded
+   * only when enabled: the repair code (and p-queue) is memory a relay without anti-entropy need not hold.
+   */
+  private async startAntiEntropy(): Promise<void> {
     if (this.config.antiEntropyIntervalMs <= 0) return;
+    const [{ AntiEntropy }, { backendsFromConfig }] = await Promise.all([import('./integrity/anti-entropy.js'), import('./integrity/replicas.js')]);
     this.antiEntropy = new AntiEntropy({
       intervalMs: this.config.antiEntropyIntervalMs,
       lookbackMs: this.config.antiEntropyLookbackMs,
@@ -236,6 +239,8 @@ export class Relay {
   private async openSpool(listener: string, outputs: readonly HttpOutputConfig[], logger: Logger): Promise<Spool | undefined> {
     const c = this.config;
     if (!c.spoolDir || outputs.length === 0) return undefined;
+    // Loaded only with spool-dir, like anti-entropy: a memory-only relay does not hold the spool's code.
+    const { Spool } = await import('./queue/spool/spool.js');
     const spool = await Spool.open({
       dir: path.join(c.spoolDir, spoolDirName(listener)),
       backends: outputs.map((o) => o.name),

@@ -13,7 +13,8 @@
  * - The answer text `send` returns carries no credentials (redactCredentials): it is logged, kept as `lastError`
  *   and may be relayed to clients.
  */
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool } from './undici-pool.js';
 import type { WriteTarget } from '../batch.js';
 import { redactCredentials } from '../telemetry/redact.js';
 import type { Answer } from './outcome.js';

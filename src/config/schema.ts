@@ -461,7 +461,9 @@ export const ROOT_FIELDS = {
     'scan-threads',
     shownDefault(integer(-1, { min: -1, max: 64 }), '`-1` (cores − 1, at most 4)'),
     'Worker threads that validate large HTTP bodies (64 KB and more) beside the event loop: validation is about half ' +
-      'of the relay\'s CPU per point, so this lets the relay use a second core. `0`: validate on the event loop.',
+      'of the relay\'s CPU per point, so this lets the relay use a second core. A thread starts with the first large ' +
+      'body and exits after 2 to 4 minutes without one (about 10 MB of memory an idle relay does not hold). `0`: validate on ' +
+      'the event loop.',
   ),
   spoolDir: ours(
     'spool-dir',

@@ -9,7 +9,7 @@
  *   line), so a large window never sits whole in memory. A fragment may continue the previous one's series.
  * - Every error, at the HTTP level or inside a statement's result, is an InfluxQLError naming the server.
  */
-import { Pool } from 'undici';
+import { Pool } from '../backends/undici-pool.js';
 import { parseJsonLossless } from './lossless-json.js';
 
 /** One series (or a chunk of one): values rows follow `columns`; `time` is first (bigint or number ns). */

@@ -4,6 +4,9 @@
  * relay owns all of it; small bodies are scanned inline, where a message round trip would cost more than the scan.
  *
  * Stamps are taken at receipt, on the event loop, and passed along: where the scan runs changes nothing in the output.
+ *
+ * Threads start when the first large body arrives, not with the relay, and exit after a quiet spell: a thread costs
+ * ~10 MB of resident memory, which an idle relay (or one that only ever sees small bodies) should not pay.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -14,6 +17,13 @@ import type { ScanReply, ScanRequest } from './scan-worker.js';
 
 /** Bodies smaller than this are scanned inline. */
 const OFFLOAD_MIN_BYTES = 64 * 1024;
+
+/**
+ * Checked this often: threads that scanned nothing since the last check (and hold no scan) exit, so a thread goes
+ * after 1–2 of these without work; the next large body starts them again.
+ * Longer than the usual agent flush intervals (10–60 s), so a steady sender never pays a thread start per flush.
+ */
+const IDLE_EXIT_MS = 120_000;
 
 /** One thread per core beyond the event loop's, at most 4: the default of `scan-threads`. */
 export function defaultScanThreads(): number {
@@ -28,27 +38,39 @@ interface Pending {
 interface Thread {
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
+  /** Set when the pool ends the thread itself (idle), so that its exit is not taken for a crash. */
+  retired: boolean;
 }
 
 export class ScanPool {
-  private readonly threads: Thread[] = [];
+  /** Slot i holds thread i while it runs; threads start on demand and exit when idle. */
+  private readonly threads: Array<Thread | undefined> = [];
   private next = 0;
   private ids = 0;
+  private started = false;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private scannedSinceCheck = false;
 
   constructor(
     private readonly size: number,
     private readonly log?: Logger,
+    private readonly idleExitMs = IDLE_EXIT_MS,
   ) {}
 
-  /** Starts the threads (none when size is 0: every scan runs inline). */
+  /** Enables the threads (none when size is 0: every scan runs inline); each starts with the first body it gets. */
   start(): void {
-    for (let i = 0; i < this.size; i++) this.threads.push(this.spawn(i));
+    this.started = true;
+  }
+
+  /** How many threads are running now (tests and the footprint benchmark look at this). */
+  get running(): number {
+    return this.threads.filter((t) => t !== undefined).length;
   }
 
   private spawn(index: number): Thread {
     const worker = new Worker(new URL('./scan-worker.js', import.meta.url));
-    const thread: Thread = { worker, pending: new Map() };
+    const thread: Thread = { worker, pending: new Map(), retired: false };
     worker.unref();
     worker.on('message', (reply: ScanReply) => {
       const p = thread.pending.get(reply.id);
@@ -67,25 +89,46 @@ export class ScanPool {
     const fail = (err: Error) => {
       for (const p of thread.pending.values()) p.reject(err);
       thread.pending.clear();
-      if (this.closed) return;
+      if (this.closed || thread.retired) return;
       this.log?.error({ err }, 'BUG: scan thread died; starting another');
       this.threads[index] = this.spawn(index);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => {
-      if (!this.closed) fail(new Error(`scan thread exited with code ${code}`));
+      if (!this.closed && !thread.retired) fail(new Error(`scan thread exited with code ${code}`));
     });
+    this.idleTimer ??= setInterval(() => this.retireIfIdle(), this.idleExitMs).unref();
     return thread;
+  }
+
+  /** Ends every thread when none has scanned since the last check and none holds a scan. */
+  private retireIfIdle(): void {
+    const busy = this.threads.some((t) => t !== undefined && t.pending.size > 0);
+    if (this.scannedSinceCheck || busy) {
+      this.scannedSinceCheck = false;
+      return;
+    }
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    for (let i = 0; i < this.threads.length; i++) {
+      const t = this.threads[i];
+      if (t === undefined) continue;
+      t.retired = true;
+      this.threads[i] = undefined;
+      void t.worker.terminate();
+    }
   }
 
   /** Validates and stamps a body: on a thread when it is large and the relay owns its memory, inline otherwise. */
   scan(input: Buffer, precision: Precision): Promise<ScanResult> {
     const stamp = nowIn(precision);
     const owned = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer;
-    if (this.threads.length === 0 || input.length < OFFLOAD_MIN_BYTES || !owned) {
+    if (!this.started || this.closed || this.size === 0 || input.length < OFFLOAD_MIN_BYTES || !owned) {
       return Promise.resolve(scanLines(input, { precision, stamp }));
     }
-    const thread = this.threads[this.next++ % this.threads.length]!;
+    const index = this.next++ % this.size;
+    const thread = (this.threads[index] ??= this.spawn(index));
+    this.scannedSinceCheck = true;
     const id = ++this.ids;
     return new Promise<ScanResult>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
@@ -97,8 +140,11 @@ export class ScanPool {
   /** Stops the threads; a scan still on one fails (its request gets a 500) rather than waiting forever. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.threads.map((t) => t.worker.terminate()));
-    for (const t of this.threads) {
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    const threads = this.threads.filter((t) => t !== undefined);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+    for (const t of threads) {
       for (const p of t.pending.values()) p.reject(new Error('the scan pool was closed'));
       t.pending.clear();
     }

@@ -79,6 +79,8 @@ const TIME_LIMIT: Readonly<Record<Precision, Uint8Array>> = {
 };
 /** A line this short cannot exceed InfluxDB's 65535-byte series key (key + 4 + field key). */
 const MAX_FAST_LINE = 65531;
+/** Integers of at most this many digits are below 2^63 (19 digits): no range check needed. */
+const MAX_INLINE_INT_DIGITS = 18;
 /** Tag sets larger than this go to the exact path (it sorts; the fast path compares pairs). */
 const MAX_FAST_TAGS = 32;
 
@@ -249,16 +251,21 @@ function fastLine(buf: Buffer, p: number, last: number, tsLimit: Uint8Array, uns
 
     const v = VALUE_START[buf[++i]!]!;
     if (v === C.NUMBER) {
-      // The common case inline: an unsigned decimal float (`12.5`, `84`, `.25`) ended by a separator.
+      // The common cases inline: an unsigned integer (`84i`: up to 18 digits is always within int64), or an
+      // unsigned decimal float (`12.5`, `84`, `.25`) ended by a separator. What follows is checked below.
       const ns = i;
       while (isDigit(buf[i]!)) i++;
-      if (buf[i] === CH.DOT) {
-        i++;
-        while (isDigit(buf[i]!)) i++;
-      }
       c = buf[i]!;
-      const plain = c === CH.COMMA || c === CH.SPACE || c === CH.LF || c === CH.CR;
-      if (!plain || i - ns > 300 || (i - ns === 1 && buf[ns] === CH.DOT)) i = fastNumber(buf, ns, unsigned);
+      if (c === CH.I_LOWER && i > ns && i - ns <= MAX_INLINE_INT_DIGITS) i++;
+      else {
+        if (c === CH.DOT) {
+          i++;
+          while (isDigit(buf[i]!)) i++;
+          c = buf[i]!;
+        }
+        const plain = c === CH.COMMA || c === CH.SPACE || c === CH.LF || c === CH.CR;
+        if (!plain || i - ns > 300 || (i - ns === 1 && buf[ns] === CH.DOT)) i = fastNumber(buf, ns, unsigned);
+      }
     } else if (v === C.STRING) i = fastString(buf, i + 1, last);
     else if (v === C.BOOL) i = fastBool(buf, i);
     else return BAIL;

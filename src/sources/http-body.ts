@@ -20,6 +20,12 @@ export class BodyError extends Error {
   }
 }
 
+/**
+ * Bodies announced at least this large are read into one buffer of their size (see collect()). Smaller ones usually
+ * arrive in one socket chunk, which is then the body itself, without a copy.
+ */
+const PREALLOCATE_MIN_BYTES = 64 * 1024;
+
 /** The relay-wide budget's refusal reason (a label of `influx_relay_requests_refused_total`). */
 export const OVER_BUDGET = 'bodies-in-flight';
 
@@ -44,7 +50,8 @@ export async function readBody(req: IncomingMessage, maxBytes: number, reservati
     req.resume();
     throw tooLarge(maxBytes);
   }
-  return collect(req, maxBytes, encoding === 'gzip', reservation);
+  const gzip = encoding === 'gzip';
+  return collect(req, maxBytes, gzip, reservation, !gzip && Number.isFinite(declared) && declared >= PREALLOCATE_MIN_BYTES ? declared : 0);
 }
 
 function tooLarge(maxBytes: number): BodyError {
@@ -54,10 +61,16 @@ function tooLarge(maxBytes: number): BodyError {
 /**
  * Collects the decoded body. More than maxBytes raw is refused too (gzip never shrinks line protocol below 1:1 in
  * practice), and so is more than maxBytes decoded.
+ *
+ * With a Content-Length (and no gzip), the body is copied into one buffer of that size as it arrives: each socket
+ * chunk is freed at once instead of living until a final concat, which halves a large body's peak memory and keeps
+ * the allocator from fragmenting under many concurrent bodies (resident memory under load).
  */
-function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservation: BodyReservation | undefined): Promise<Buffer> {
+function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservation: BodyReservation | undefined, length: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
+    // Owned whole (offset 0, no pool) like Buffer.concat's result, so it can be transferred to a scan thread.
+    let whole = length > 0 ? Buffer.allocUnsafeSlow(length) : undefined;
     let raw = 0;
     let decoded = 0;
     let done = false;
@@ -67,6 +80,7 @@ function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservat
       if (done) return;
       done = true;
       chunks.length = 0;
+      whole = undefined;
       gunzip?.destroy();
       reject(err);
     };
@@ -75,12 +89,19 @@ function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservat
       decoded += chunk.length;
       if (decoded > maxBytes) return fail(tooLarge(maxBytes));
       if (reservation && !reservation.ensure(decoded)) return fail(overBudget());
-      chunks.push(chunk);
+      if (whole && decoded <= whole.length) chunk.copy(whole, decoded - chunk.length);
+      else {
+        // More than announced (node's parser does not let this happen): keep what came, as chunks.
+        if (whole) chunks = [whole.subarray(0, decoded - chunk.length)];
+        whole = undefined;
+        chunks.push(chunk);
+      }
     };
     const finish = () => {
       if (done) return;
       done = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decoded));
+      if (whole) resolve(decoded === whole.length ? whole : whole.subarray(0, decoded));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decoded));
     };
 
     if (gunzip) {

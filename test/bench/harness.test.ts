@@ -3,6 +3,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { scanLines } from '../../src/lineprotocol/scanner.js';
 import { pidAlive } from '../helpers/children.js';
 import { post } from '../helpers/http.js';
@@ -11,7 +13,7 @@ import { NGINX_BIN, startNginxSink } from './nginx.js';
 import { cpuSeconds, rssMiB, boxCpu, childPids } from './proc.js';
 import { summarizeProfile } from './profile-summary.js';
 import { END, spliceResults, START } from './report.js';
-import { has, parseMetrics, total } from './scrape.js';
+import { has, parseMetrics, total, waitDrained } from './scrape.js';
 import { fmt, max, median } from './stats.js';
 
 function timestamps(body: Buffer): bigint[] {
@@ -108,6 +110,34 @@ describe('scrape', () => {
     assert.equal(total(s, 'influx_relay_points_received_total'), 7000);
     assert.equal(has(s, 'influx_relay_backend_queue_bytes'), true);
     assert.equal(has(s, 'influx_relay_backend_queue'), false);
+  });
+
+  test('the drain ends when the relay has settled, not at the first empty queue: a request in flight at the end of the load counts', async () => {
+    // Queues empty from the start, but one more body (1000 points) is received and then delivered after the load.
+    const states = [
+      { received: 5000, delivered: 5000 },
+      { received: 6000, delivered: 5000 },
+      { received: 6000, delivered: 6000 },
+    ];
+    let n = 0;
+    const server = createServer((_req, res) => {
+      const st = states[Math.min(n++, states.length - 1)]!;
+      res.end(
+        [
+          'influx_relay_backend_queue_bytes{backend="a"} 0',
+          `influx_relay_points_received_total{listener="bench"} ${st.received}`,
+          `influx_relay_backend_points_delivered_total{backend="a"} ${st.delivered}`,
+        ].join('\n'),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { samples } = await waitDrained(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 10, 10);
+      assert.equal(total(samples, 'influx_relay_points_received_total'), 6000);
+      assert.equal(total(samples, 'influx_relay_backend_points_delivered_total'), 6000);
+    } finally {
+      server.close();
+    }
   });
 });
 

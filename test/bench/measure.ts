@@ -60,6 +60,7 @@ export async function measureRun(t: Target, load: LoadOptions, drainTimeoutS: nu
   let r: LoadResult;
   let drainS: number;
   let mid: Awaited<ReturnType<typeof scrape>>;
+  let m1: Awaited<ReturnType<typeof scrape>>;
   let cpu0: number, cpu1: number, cpu2: number, sink0: number, sink1: number, w0: number, w1: number;
   let box0: { busy: number }, box1: { busy: number };
   try {
@@ -67,13 +68,16 @@ export async function measureRun(t: Target, load: LoadOptions, drainTimeoutS: nu
     r = await runLoad(load);
     [cpu1, sink1, box1, w1] = [cpuSeconds(t.relayPid), sinkCpu(), boxCpu(), performance.now()];
     mid = await scrape(t.relayUrl);
-    drainS = await waitDrained(t.relayUrl, drainTimeoutS);
+    // Accounted by the relay's own counters once it has settled, so requests in flight when the load stopped
+    // count in this run (the load generator does not count them; the relay and the sinks do).
+    const drained = await waitDrained(t.relayUrl, drainTimeoutS);
+    drainS = drained.seconds;
+    m1 = drained.samples;
     cpu2 = cpuSeconds(t.relayPid);
   } finally {
     rss.stop();
   }
   const peak = rss.stop();
-  const m1 = await scrape(t.relayUrl);
 
   const wall = (w1 - w0) / 1000;
   const accepted = total(m1, M.received) - total(m0, M.received);

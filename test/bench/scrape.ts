@@ -49,17 +49,36 @@ export const M = {
   external: 'influx_relay_nodejs_external_memory_bytes',
 } as const;
 
+/** What the relay has taken in and given out so far: received, delivered and dropped, every series. */
+function progress(s: Samples): string {
+  return [M.received, M.delivered, M.dropped].map((m) => [...s].filter(([k]) => k === m || k.startsWith(m + '{')).join(';')).join('|');
+}
+
 /**
- * Polls until every backend queue is empty (bytes in flight included); resolves with the seconds it took,
- * or rejects after timeoutS.
+ * Polls until the relay has settled: every backend queue empty (bytes in flight included) and its received,
+ * delivered and dropped counters unchanged over `settleScrapes` scrapes in a row. An empty queue alone is not the
+ * end: a request still in flight when the load stopped may be counted as received, or be scanned, before its batch
+ * reaches a queue, and its delivery would then land in the next run's counts. Resolves with the seconds until the
+ * first settled scrape and the last scrape (the counters to account the run by); rejects after timeoutS.
  */
-export async function waitDrained(relayUrl: string, timeoutS: number, intervalMs = 100): Promise<number> {
+export async function waitDrained(relayUrl: string, timeoutS: number, intervalMs = 100, settleScrapes = 3): Promise<{ seconds: number; samples: Samples }> {
   const t0 = performance.now();
+  let seen = '';
+  let same = 0;
+  let since = 0;
   for (;;) {
     const s = await scrape(relayUrl);
+    const now = performance.now();
     if (!has(s, M.queueBytes)) throw new Error(`relay /metrics has no ${M.queueBytes}: cannot tell when it has drained`);
-    if (total(s, M.queueBytes) === 0) return (performance.now() - t0) / 1000;
-    if (performance.now() - t0 > timeoutS * 1000) throw new Error(`relay queues not drained after ${timeoutS} s`);
+    const p = progress(s);
+    if (total(s, M.queueBytes) === 0 && p === seen) same++;
+    else {
+      same = total(s, M.queueBytes) === 0 ? 1 : 0;
+      since = now;
+    }
+    seen = p;
+    if (same >= settleScrapes) return { seconds: (since - t0) / 1000, samples: s };
+    if (now - t0 > timeoutS * 1000) throw new Error(`relay queues not drained after ${timeoutS} s`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

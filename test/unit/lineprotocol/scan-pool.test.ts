@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ScanPool } from '../../../src/lineprotocol/scan-pool.js';
 import { scanLines } from '../../../src/lineprotocol/scanner.js';
+import { eventually } from '../../helpers/eventually.js';
 
 let pool: ScanPool;
 before(() => {
@@ -70,4 +71,21 @@ test('closing the pool fails a scan still on a thread instead of leaving it pend
     (r) => assert.equal(r.points, 20000, 'finished before the close: fine too'),
     (err: Error) => assert.match(err.message, /closed/),
   );
+});
+
+test('threads start with the first large body, not with the pool, and exit once idle; the next body starts one again', async () => {
+  const p = new ScanPool(2, undefined, 50);
+  p.start();
+  try {
+    await p.scan(Buffer.from('m v=1 1\n'), 'n');
+    assert.equal(p.running, 0, 'no thread for an idle pool or a small body');
+    const text = Array.from({ length: 2000 }, (_, i) => line(i)).join('');
+    assert.equal((await p.scan(owned(text), 'n')).points, 2000);
+    assert.equal(p.running, 1, 'one thread for one large body');
+    await eventually(() => p.running === 0);
+    assert.equal((await p.scan(owned(text), 'n')).points, 2000, 'a retired thread is replaced on demand');
+    assert.equal(p.running, 1);
+  } finally {
+    await p.close();
+  }
 });

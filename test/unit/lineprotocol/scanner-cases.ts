@@ -59,6 +59,10 @@ export const VALID_LINES: Record<string, readonly string[]> = {
     'm v=9223372036854775807i 1',
     'm v=-9223372036854775808i 1',
     'm v=0009223372036854775807i 1',
+    // The inline path takes up to 18 digits; 19 and more (with leading zeros too) are range-checked.
+    'm v=999999999999999999i 1',
+    'm v=0000000000000000000001i 1',
+    'm a=84i,b=7i,c=0i,d=1.5 1',
   ],
   booleans: ['m a=t,b=T,c=true,d=True,e=TRUE 1', 'm a=f,b=F,c=false,d=False,e=FALSE 1'],
   strings: [
@@ -131,6 +135,8 @@ export const INVALID_LINES: ReadonlyArray<readonly [line: string, reason: string
   ['m v=-e5', 'invalid float'],
   ['m v=1e5.5', 'invalid float'],
   [`m v=${'1'.repeat(400)}`, 'invalid float'],
+  ['m v=12i3 1', 'invalid number'],
+  ['m v=12ii 1', 'invalid number'],
   [
     'm v=9223372036854775808i',
     'unable to parse integer 9223372036854775808: strconv.ParseInt: parsing "9223372036854775808": value out of range',

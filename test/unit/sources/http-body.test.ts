@@ -27,8 +27,19 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
     };
     if (!reservation) return answer({ refusedUpfront: true });
-    readBody(req, MAX, reservation).then(
-      (body) => answer({ bytes: body.length, text: body.subarray(0, 12).toString() }),
+    readBody(req, req.url === '/whole' ? 16 * MAX : MAX, reservation).then(
+      (body) =>
+        answer({
+          bytes: body.length,
+          text: body.subarray(0, 12).toString(),
+          ...(req.url === '/whole'
+            ? {
+                // The body owns its memory whole, so a scan thread can take it without a copy.
+                whole: body.byteOffset === 0 && body.buffer.byteLength === body.length,
+                same: body.equals(lines(body.length / 8)),
+              }
+            : {}),
+        }),
       (err: unknown) => answer(err instanceof BodyError ? { status: err.status, reason: err.reason } : { other: String(err) }),
     );
   });
@@ -45,6 +56,23 @@ test('identity: the bytes as sent; the reservation holds exactly them', async ()
   assert.deepEqual(res.json, { bytes: 8000, text: 'cpu v=1\ncpu ' });
   assert.equal(held, 8000);
   assert.equal(budget.usedBytes, 0);
+});
+
+test('identity with a large Content-Length, in many chunks: the same bytes in one buffer of that size', async () => {
+  budget = new BodyBudget(1 << 30);
+  const body = lines(20_000);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = http.request(`${url}whole`, { method: 'POST', headers: { 'content-length': body.length } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    // Three writes a tick apart: the server sees several chunks.
+    req.write(body.subarray(0, 1000));
+    setTimeout(() => req.write(body.subarray(1000, 30001)), 20);
+    setTimeout(() => req.end(body.subarray(30001)), 40);
+  });
+  assert.deepEqual(JSON.parse(answer), { bytes: 160_000, text: 'cpu v=1\ncpu ', whole: true, same: true });
 });
 
 test('gzip: decoded as it streams; the reservation counts decoded bytes, not wire bytes', async () => {
