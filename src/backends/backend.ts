@@ -84,7 +84,7 @@ export class Backend {
       duration: metrics.backendRequestDuration.labels(options.name),
     };
     this.m.up.set(1);
-    this.room = new Room(this.queue, options.whenFull, (batches, reason) =>
+    this.room = new Room(this.queue, options.whenFull, () => this.sender.state(this.queue) === 'down', (batches, reason) =>
       this.dropped(batches, batches.reduce((n, b) => n + b.points, 0), reason, `queue full (${this.queue.capacityBytes} bytes): when-full = drop-oldest`),
     );
     this.sender = new Sender(

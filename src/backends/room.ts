@@ -4,9 +4,11 @@
  *
  * - `reject`: a batch that does not fit is refused; the fan-out then gives it to no backend (503), and the backend
  *   reports itself full (to /health) until that much room is free again.
- * - `drop-oldest`: the backend's oldest queued (not in flight) batches are dropped to make room, each recorded as a
- *   missed window for this backend; if even that cannot make room, the new batch is the one missed. The intake never
- *   stops for one backend: the other replicas carry on, and the ledger says what this one lacks.
+ * - `drop-oldest`: while the backend is down, its oldest queued (not in flight) batches are dropped to make room, each
+ *   recorded as a missed window for this backend; if even that cannot make room, the new batch is the one missed. A
+ *   replica that is down never stops the intake: the others carry on, and the ledger says what this one lacks. A
+ *   backend that is up but slower than the intake is not dropped from: its full queue pushes back as under `reject`
+ *   (503, paused TCP reads), since nothing is wrong that waiting will not fix.
  * A spool's views are filled by the spool's append, which applies the same policy to the shared log before it writes
  * anything: for them the batch is already in when `take` is called.
  */
@@ -29,13 +31,20 @@ export class Room {
   constructor(
     private readonly queue: BatchQueue,
     private whenFull: WhenFull,
+    /** Whether the backend is down now (not merely behind): only then does drop-oldest drop. */
+    private readonly isDown: () => boolean,
     private readonly onDropped: (batches: readonly Batch[], reason: 'queue-full') => void,
   ) {}
+
+  /** drop-oldest, and the backend is down: a full queue drops its oldest rather than push back. */
+  private get dropping(): boolean {
+    return this.whenFull === 'drop-oldest' && this.isDown();
+  }
 
   /** Whether the batch would be taken as it is, under `reject`: the fan-out asks every backend before any takes it. */
   fits(bytes: number): boolean {
     if (this.closed) return false;
-    return this.whenFull === 'drop-oldest' || this.free >= bytes;
+    return this.dropping || this.free >= bytes;
   }
 
   /** Remembers a batch refused for want of room (reject): the backend reports full until that much is free. */
@@ -47,7 +56,7 @@ export class Room {
   take(batch: Batch): Taken {
     if (!isOfferQueue(this.queue)) return 'queued';
     const need = batch.body.length - this.free;
-    if (need > 0 && this.whenFull === 'drop-oldest') {
+    if (need > 0 && this.dropping) {
       const dropped = this.queue.evictOldest(need);
       if (dropped.length > 0) this.onDropped(dropped, 'queue-full');
     }
@@ -59,7 +68,7 @@ export class Room {
   /** Whether a new write would be taken now: the load balancer's signal. */
   get accepting(): boolean {
     if (this.closed) return false;
-    if (this.whenFull === 'drop-oldest') return true;
+    if (this.dropping) return true;
     return this.free >= Math.max(this.neededRoom, Math.min(this.queue.capacityBytes / RESUME_FRACTION, RESUME_MAX_BYTES));
   }
 

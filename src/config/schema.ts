@@ -510,10 +510,11 @@ export const ROOT_FIELDS = {
     oneOf(WHEN_FULL, 'drop-oldest'),
     "What happens when a backend's queue is full: its `buffer-size-mb` (memory) or its `spool-max-mb` backlog " +
       '(spool), for example because that database has been down longer than its queue lasts. `drop-oldest` ' +
-      "(default): that backend's oldest queued writes are dropped to make room, counted " +
+      "(default): while that backend is down, its oldest queued writes are dropped to make room, counted " +
       '(`influx_relay_backend_points_dropped_total{reason="queue-full"}` or `"spool-full"`) and recorded as a ' +
       "missed window for that backend, so it can be repaired; the other backends and the intake carry on, and " +
-      '`/health` stays 200, so HAProxy keeps every relay in rotation while one replica is down. `reject`: ' +
+      '`/health` stays 200, so HAProxy keeps every relay in rotation while one replica is down; a backend that is ' +
+      'up but slower than the intake pushes back as under `reject` instead. `reject`: ' +
       'back-pressure instead: the write gets 503 + Retry-After and no backend gets it, and `/health` answers 503 ' +
       'while the queue is full, so one replica down long enough stops all writes.',
   ),

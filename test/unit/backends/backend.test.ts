@@ -140,6 +140,22 @@ describe('Backend', () => {
     await b.destroy();
   });
 
+  test('drop-oldest drops only while the backend is down: one that is up but slow pushes back instead', async () => {
+    const w = new ScriptedWriter(() => new Promise(() => undefined)); // answers nothing: in flight, not failing
+    const missed: string[] = [];
+    const one = batch('m v=1 1');
+    const b = testBackend(new MemoryQueue(one.body.length * 2), w, { whenFull: 'drop-oldest' }, undefined, {
+      record: (_n, x) => missed.push(x.body.toString()),
+    });
+    await submit(b, batch('m v=1 1'), false, 10);
+    await submit(b, batch('m v=2 2'), false, 10);
+    assert.equal(b.state, 'up');
+    assert.equal(b.fits(one.body.length), false, 'full, and not down: the fan-out refuses (503), nothing is dropped');
+    assert.equal(b.acceptingWrites, false, '/health says so');
+    assert.deepEqual(missed, []);
+    await b.destroy();
+  });
+
   test('without buffering a failed write is reported failed and dropped', async () => {
     const w = new ScriptedWriter(refused);
     const b = make(w, { retry: false });
