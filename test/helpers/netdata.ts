@@ -24,6 +24,8 @@ export interface ExportingInstance {
   readonly destination: string;
   /** Intervals of data Netdata keeps while the destination fails (`buffer on failures`). */
   readonly bufferOnFailures?: number;
+  /** First part of every metric name (`prefix`, Netdata's default `netdata`). */
+  readonly prefix?: string;
 }
 
 export interface Netdata {
@@ -90,6 +92,7 @@ function exportingConf(instances: readonly ExportingInstance[]): string {
   buffer on failures = ${i.bufferOnFailures ?? 10}
   timeout ms = 2000
   send names instead of ids = yes
+  prefix = ${i.prefix ?? 'netdata'}
 `,
   );
   return ['[exporting:global]\n  enabled = yes\n', ...blocks].join('\n');

@@ -2,14 +2,16 @@
 // [[opentsdb]] listener (connectors `opentsdb`, telnet, and `opentsdb:http`, /api/put) and its [[graphite]]
 // listener (connector `graphite`); the relay mirrors into two real influxd, which must end up with the same points.
 // Then, with the spool on, the relay is killed (-9) while Netdata streams and restarted on the same spool: both
-// influxd are equal again, and keep growing. Skipped, saying why, where netdata is not installed.
+// influxd are equal again, keep growing, and hold every point the relay acknowledged. Last, one agent with all three
+// connectors through the HA stack (HAProxy → two relays). Skipped, saying why, where netdata is not installed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
+import { HAPROXY_BIN, startHaStack, type HaStack } from '../helpers/ha-stack.js';
 import { startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { netdataMissing, startNetdata, type ExportingInstance, type Netdata } from '../helpers/netdata.js';
 import { freePorts } from '../helpers/ports.js';
@@ -212,6 +214,55 @@ ${outputs('graphite')}`;
       }
     } finally {
       await recorder.close();
+    }
+  });
+});
+
+/** The same agent through the HA stack (make up's topology): HAProxy's OpenTSDB, HTTP (/api/put) and Graphite ports. */
+const noHaproxy = existsSync(HAPROXY_BIN) ? undefined : `${HAPROXY_BIN} is not installed (Debian package haproxy)`;
+
+describe('real Netdata → HAProxy → two relays → two influxd', { skip: missing ?? noHaproxy, timeout: 180_000 }, () => {
+  let stack: HaStack;
+  let netdata: Netdata | undefined;
+
+  before(async () => {
+    stack = await startHaStack();
+  });
+  after(async () => {
+    await netdata?.stop();
+    await stack?.destroy();
+  });
+
+  test('each connector through HAProxy: both influxd end up with the same points', async () => {
+    // One agent, three instances, told apart by their metric prefix; all land in database netdata.
+    const connectors: [string, string, number, RegExp][] = [
+      ['opentsdb', 'telnet', stack.opentsdbPort, /^telnet\.system\.idlejitter\.min$/],
+      ['opentsdb:http', 'http', stack.port, /^http\.system\.idlejitter\.min$/],
+      ['graphite', 'graphite', stack.graphitePort, /^graphite\.netdata-test\.system\.idlejitter\.min(;|$)/],
+    ];
+    netdata = startNetdata(connectors.map(([connector, prefix, port]) => ({ connector, name: `to_${prefix}`, prefix, destination: `127.0.0.1:${port}` })));
+    const [a, b] = stack.databases.map((d) => d.influxd) as [Influxd, Influxd];
+    const db = stack.netdataDatabase;
+    const jitter = (c: Map<string, number>, re: RegExp) => [...c].filter(([name]) => re.test(name)).reduce((n, [, v]) => n + v, 0);
+    await eventually(async () => {
+      const [ca, cb] = await Promise.all([counts(a, db), counts(b, db)]);
+      const short = connectors.filter(([, , , re]) => jitter(ca, re) < 5 || jitter(cb, re) < 5).map(([c, , , re]) => `${c}: ${jitter(ca, re)}/${jitter(cb, re)}`);
+      if (short.length > 0) throw new Error(`too few points yet: ${short.join(', ')}; measurements: ${[...ca.keys()].slice(0, 5).join(' ')}\n${netdata?.log().split('\n').filter((l) => l.includes('EXPORTING')).slice(-8).join('\n')}`);
+    }, 60_000, 250);
+    await netdata.stop();
+    netdata = undefined;
+    await eventually(async () => {
+      const [ca, cb] = await Promise.all([counts(a, db), counts(b, db)]);
+      assert.deepEqual([...cb].sort(), [...ca].sort(), 'the two influxd differ');
+      for (const [, prefix] of connectors) {
+        const n = [...ca.keys()].filter((m) => m.startsWith(`${prefix}.`)).length;
+        assert.ok(n > 50, `${prefix}: only ${n} measurements`);
+      }
+    }, 60_000, 250);
+    const rows = await stack.stats();
+    for (const backend of ['writes_opentsdb', 'writes_api_put', 'writes_graphite']) {
+      const total = rows.filter((r) => r['pxname'] === backend && r['svname'] !== 'BACKEND').reduce((n, r) => n + Number(r['stot'] ?? 0), 0);
+      assert.ok(total > 0, `HAProxy's ${backend} carried nothing`);
     }
   });
 });
