@@ -9,8 +9,8 @@ TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e dis
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-deps: ## Install what is missing: npm packages, and Debian influxdb, haproxy, collectd, nginx, wrk, chromium, prometheus
-	@bash scripts/ensure-deps.sh influxdb haproxy collectd-core nginx-light wrk docker-compose chromium prometheus
+deps: ## Install what is missing: npm packages, and Debian influxdb, haproxy, collectd, nginx, wrk, chromium, prometheus, netdata
+	@bash scripts/ensure-deps.sh influxdb haproxy collectd-core nginx-light wrk docker-compose chromium prometheus netdata-core
 
 build: ## Compile TypeScript to dist/
 	@bash scripts/ensure-deps.sh --npm-only

@@ -3,7 +3,7 @@
 # HAProxy's pools, or puts it back, on HAProxy's runtime API (run/haproxy.sock), for maintenance without a failed
 # request: a drained server gets no new requests while its open ones finish; health checks go on, so `ready`
 # puts it back as soon as it passes them.
-#   drain NAME   a relay: out of `writes` and `writes_tcp`; a database: out of `reads_fresh` and `reads_any` (the
+#   drain NAME   a relay: out of `writes`, `writes_tcp`, `writes_opentsdb`, `writes_graphite`, `writes_api_put`; a database: out of `reads_fresh` and `reads_any` (the
 #                relays keep writing to it directly: only reads move). Waits until its sessions have ended.
 #   ready NAME   back in the same pools.
 # The state is HAProxy's runtime state: a restart of HAProxy (make down/up) forgets it.
@@ -28,7 +28,7 @@ databases="$(known reads_any)"
 [ -n "$NAME" ] || fail "which server? make $ACTION RELAY=<one of: $relays> or DB=<one of: $databases>"
 
 if [[ " $relays " == *" $NAME "* ]]; then
-  pools=(writes writes_tcp)
+  pools=(writes writes_tcp writes_opentsdb writes_graphite writes_api_put)
 elif [[ " $databases " == *" $NAME "* ]]; then
   pools=(reads_fresh reads_any)
 else
@@ -36,7 +36,7 @@ else
 fi
 state="$ACTION"
 for pool in "${pools[@]}"; do
-  # A pool the server is not in (writes_tcp without TCP listeners, reads_fresh without freshness) is skipped.
+  # A pool the server is not in (writes_tcp without TCP listeners, reads_fresh without freshness, ...) is skipped.
   [[ " $(known "$pool") " == *" $NAME "* ]] || continue
   haproxy_set_state "$sock" "$pool" "$NAME" "$state" || fail "could not set $pool/$NAME to $state"
 done

@@ -138,10 +138,13 @@ import { parse, stringify } from 'smol-toml';
 const [src, dst] = process.argv.slice(2);
 const env = process.env;
 const at = (port) => `127.0.0.1:${port}`;
-const relays = {
-  'relay-1': { address: at(env.RELAY_1_PORT), 'tcp-address': at(env.RELAY_1_TCP_PORT) },
-  'relay-2': { address: at(env.RELAY_2_PORT), 'tcp-address': at(env.RELAY_2_TCP_PORT) },
-};
+const relay = (n) => ({
+  address: at(env[`RELAY_${n}_PORT`]),
+  'tcp-address': at(env[`RELAY_${n}_TCP_PORT`]),
+  'opentsdb-address': at(env[`RELAY_${n}_OPENTSDB_PORT`]),
+  'graphite-address': at(env[`RELAY_${n}_GRAPHITE_PORT`]),
+});
+const relays = { 'relay-1': relay(1), 'relay-2': relay(2) };
 const databases = { 'influxdb-a': { address: at(env.INFLUX_A_PORT) }, 'influxdb-b': { address: at(env.INFLUX_B_PORT) } };
 const die = (msg) => {
   console.error(`${src}: ${msg}`);
@@ -163,6 +166,8 @@ place(c.relays, relays, 'relays');
 place(c.databases, databases, 'databases');
 c.http = { ...c.http, bind: at(env.HAPROXY_PORT) };
 c.tcp = { ...c.tcp, bind: at(env.HAPROXY_TCP_PORT) };
+c.opentsdb = { ...c.opentsdb, bind: at(env.HAPROXY_OPENTSDB_PORT) };
+c.graphite = { ...c.graphite, bind: at(env.HAPROXY_GRAPHITE_PORT) };
 c.stats = { ...c.stats, bind: at(env.HAPROXY_STATS_PORT), socket: `${env.RUN_DIR}/haproxy.sock` };
 c.freshness = { ...c.freshness, port: Number(env.HAPROXY_FRESHNESS_PORT) };
 writeFileSync(dst, `# Written by scripts/up.sh from ${src}, with the ports of this \`make up\`. Edit that file instead.\n\n${stringify(c)}\n`);

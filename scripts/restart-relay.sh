@@ -30,11 +30,13 @@ port="$(sed -n 's/^bind-addr = "127\.0\.0\.1:\([0-9]*\)"$/\1/p' "$conf" | head -
 sock="$RUN/haproxy.sock"
 drain=0
 [ "$SIGNAL" = TERM ] && [ -S "$sock" ] && pid_ours "$(pid_of haproxy)" && drain=1
-# set_state STATE: the relay's HTTP and TCP servers at HAProxy (TCP tracks HTTP's health, not its admin state).
-# A relay without a TCP listener has no writes_tcp server: only the HTTP one must succeed.
+# set_state STATE: the relay's HTTP, TCP, OpenTSDB and Graphite servers at HAProxy (they track HTTP's health, not
+# its admin state). A relay without one of those listeners has no server there: only the HTTP one must succeed.
 set_state() {
   haproxy_set_state "$sock" writes "$name" "$1" || fail "could not set $name to $1 at HAProxy"
-  haproxy_set_state "$sock" writes_tcp "$name" "$1" 2>/dev/null || true
+  for pool in writes_tcp writes_opentsdb writes_graphite writes_api_put; do
+    haproxy_set_state "$sock" "$pool" "$name" "$1" 2>/dev/null || true
+  done
 }
 if [ "$drain" -eq 1 ]; then
   set_state drain

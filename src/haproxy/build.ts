@@ -3,7 +3,8 @@
  * servers themselves (see build-reads.ts for how a replica that is catching up is kept out); /ping is answered
  * by HAProxy so load balancer and client health probes never wake a database.
  */
-import type { Cluster } from './cluster.js';
+import type { Cluster, Relay, StreamKind } from './cluster.js';
+import type { HostPort } from './address.js';
 import { formatHostPort } from './address.js';
 import { readRouting, readSections } from './build-reads.js';
 import {
@@ -166,18 +167,21 @@ function relayQueriesBackend(c: Cluster): Section[] {
 
 function httpFrontend(c: Cluster): Section {
   const tls = c.http.tlsCert !== undefined;
+  const apiPut = c.relays.some((r) => r.opentsdbAddress);
   return section('frontend', NAMES.httpFrontend, ['The public InfluxDB-compatible endpoint: writes to the relays, reads to the databases.'], [
     bind(formatHostPort(c.http.bind), { tlsCert: c.http.tlsCert }, tls ? 'http.bind with TLS from http.tls-cert' : 'http.bind: where collectors and readers connect'),
     option('forwardfor', 'relays and databases see the client address in X-Forwarded-For'),
     ...(tls ? [httpRequest(['set-header', 'X-Forwarded-Proto', 'https'], [], 'TLS ends here; tell the servers the client used https')] : []),
     acl('is_write', ['path', '/write', '/api/v2/write'], 'InfluxDB 1.x and 2.x write endpoints'),
     acl('is_read', ['path', '/query', '/api/v2/query'], 'InfluxQL and Flux read endpoints'),
+    ...(apiPut ? [acl('is_api_put', ['path', '/api/put'], 'OpenTSDB\'s HTTP write endpoint (Netdata\'s opentsdb:http connector)')] : []),
     ...pingRules(c),
     httpRequest(jsonError(405, 'method not allowed'), ['if', 'is_write', '!METH_POST'], 'writes are POST only, as in InfluxDB'),
     httpRequest(jsonError(405, 'method not allowed'), ['if', 'is_read', '!METH_GET', '!METH_POST'], 'queries are GET or POST, as in InfluxDB'),
-    httpRequest(jsonError(404, 'not found'), ['unless', 'is_write', '||', 'is_read'], 'no other endpoint is balanced: debug and admin paths belong to one server'),
+    httpRequest(jsonError(404, 'not found'), ['unless', 'is_write', '||', 'is_read', ...(apiPut ? ['||', 'is_api_put'] : [])], 'no other endpoint is balanced: debug and admin paths belong to one server'),
     ...statementRules(c),
     useBackend(NAMES.writes, ['is_write'], 'every write goes through a relay, which mirrors it to every database'),
+    ...(apiPut ? [useBackend(NAMES.writesApiPut, ['is_api_put'], 'an OpenTSDB write goes to a relay\'s [[opentsdb]] port, which answers it (any method) as InfluxDB does and mirrors it')] : []),
     ...readRouting(c, 'is_read'),
   ]);
 }
@@ -197,26 +201,70 @@ function writesBackend(c: Cluster): Section {
   ]);
 }
 
-function tcpSections(c: Cluster): Section[] {
-  const bindAt = c.tcp.bind;
+/** What differs between the TCP frontends: names, the relay listener they balance over, and their comments. */
+interface StreamSpec {
+  readonly frontend: string;
+  readonly backend: string;
+  readonly target: (r: Relay) => HostPort | undefined;
+  readonly what: string;
+  readonly senders: string;
+  readonly listener: string;
+}
+
+const STREAM_SPECS: Record<StreamKind, StreamSpec> = {
+  tcp: {
+    frontend: NAMES.tcpFrontend, backend: NAMES.writesTcp, target: (r) => r.tcpAddress,
+    what: 'Raw line protocol over TCP (one point per line)', senders: 'TCP line-protocol senders', listener: 'TCP listeners',
+  },
+  opentsdb: {
+    frontend: NAMES.opentsdbFrontend, backend: NAMES.writesOpentsdb, target: (r) => r.opentsdbAddress,
+    what: 'OpenTSDB telnet `put` lines (Netdata\'s `opentsdb` connector)', senders: 'OpenTSDB telnet senders', listener: '[[opentsdb]] listeners',
+  },
+  graphite: {
+    frontend: NAMES.graphiteFrontend, backend: NAMES.writesGraphite, target: (r) => r.graphiteAddress,
+    what: 'Graphite plaintext over TCP (Netdata\'s `graphite` connector)', senders: 'Graphite senders', listener: '[[graphite]] listeners',
+  },
+};
+
+/** A TCP frontend and its backend of relay listeners, each server following the same relay's health in `writes`. */
+function streamSections(c: Cluster, kind: StreamKind): Section[] {
+  const bindAt = c[kind].bind;
   if (bindAt === undefined) return [];
+  const spec = STREAM_SPECS[kind];
   return [
-    section('frontend', NAMES.tcpFrontend, ['Raw line protocol over TCP (one point per line), balanced per connection across the relays.'], [
+    section('frontend', spec.frontend, [`${spec.what}, balanced per connection across the relays.`], [
       mode('tcp', 'a byte stream, not HTTP'),
-      bind(formatHostPort(bindAt), {}, 'tcp.bind: where TCP line-protocol senders connect'),
+      bind(formatHostPort(bindAt), {}, `${kind}.bind: where ${spec.senders} connect`),
       option('tcplog', 'per-connection log line'),
-      timeout('client', c.tcp.idleTimeout, 'tcp.idle-timeout: senders keep a connection open and write now and then'),
-      directive('every connection goes to a relay\'s TCP listener', 'default_backend', NAMES.writesTcp),
+      timeout('client', c[kind].idleTimeout, `${kind}.idle-timeout: senders keep a connection open and write now and then`),
+      directive(`every connection goes to one of the relays' ${spec.listener}`, 'default_backend', spec.backend),
     ]),
-    section('backend', NAMES.writesTcp, ['The relays\' TCP listeners; each follows the health of the same relay in `writes`.'], [
+    section('backend', spec.backend, [`The relays' ${spec.listener}; each follows the health of the same relay in \`writes\`.`], [
       mode('tcp', 'a byte stream, not HTTP'),
       balance(c.balance.writes, 'balance.writes from the cluster file'),
-      timeout('server', c.tcp.idleTimeout, 'tcp.idle-timeout: the relay does not answer line protocol, so the server side is idle too'),
-      ...c.relays.flatMap((r) => (r.tcpAddress === undefined ? [] : [
-        server(
-          r.name, formatHostPort(r.tcpAddress), { track: `${NAMES.writes}/${r.name}`, shutdownSessionsOnDown: true },
-          'a relay that refuses HTTP writes (/health 503) must not take TCP ones either; its senders reconnect to another',
-        ),
+      timeout('server', c[kind].idleTimeout, `${kind}.idle-timeout: the relay does not answer these lines, so the server side is idle too`),
+      ...c.relays.flatMap((r) => {
+        const at = spec.target(r);
+        return at === undefined ? [] : [
+          server(
+            r.name, formatHostPort(at), { track: `${NAMES.writes}/${r.name}`, shutdownSessionsOnDown: true },
+            'a relay that refuses HTTP writes (/health 503) must not take these either; its senders reconnect to another',
+          ),
+        ];
+      }),
+    ]),
+  ];
+}
+
+/** OpenTSDB's HTTP `POST /api/put` on the HTTP frontend: the relays' [[opentsdb]] ports serve it. */
+function apiPutBackend(c: Cluster): Section[] {
+  if (!c.relays.some((r) => r.opentsdbAddress)) return [];
+  return [
+    section('backend', NAMES.writesApiPut, ['OpenTSDB /api/put (Netdata\'s `opentsdb:http` connector): the relays\' [[opentsdb]] ports, which answer it as InfluxDB does.'], [
+      balance(c.balance.writes, 'balance.writes from the cluster file'),
+      timeout('server', c.timeouts.writeServer, 'timeouts.write-server: as for /write'),
+      ...c.relays.flatMap((r) => (r.opentsdbAddress === undefined ? [] : [
+        server(r.name, formatHostPort(r.opentsdbAddress), { track: `${NAMES.writes}/${r.name}`, shutdownSessionsOnDown: true }, 'follows the same relay in `writes`'),
       ])),
     ]),
   ];
@@ -247,6 +295,7 @@ function statsSections(c: Cluster): Section[] {
 function design(c: Cluster): string[] {
   const routing = [
     'Routing: POST /write and /api/v2/write -> backend writes (the relays, checked on GET /health);',
+    ...(c.relays.some((r) => r.opentsdbAddress) ? ['POST /api/put -> backend writes_api_put (the relays\' [[opentsdb]] ports, following their health in writes);'] : []),
     ...(c.http.routeStatements ? ['/query that might change state (a keyword, a comment, an unreadable body) -> backend relay_queries (the relays);'] : []),
   ];
   if (!c.freshness.enabled) {
@@ -281,7 +330,10 @@ export function buildConfig(c: Cluster): HaproxyConfig {
       writesBackend(c),
       ...relayQueriesBackend(c),
       ...readSections(c),
-      ...tcpSections(c),
+      ...apiPutBackend(c),
+      ...streamSections(c, 'tcp'),
+      ...streamSections(c, 'opentsdb'),
+      ...streamSections(c, 'graphite'),
       ...statsSections(c),
     ],
   };

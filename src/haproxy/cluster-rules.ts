@@ -8,11 +8,21 @@ import type { HostPort } from './address.js';
 import { formatPath } from '../config/errors.js';
 
 /** The fields the rules read, as the schema has shaped them (before defaults that depend on other keys). */
+interface RelayInput {
+  readonly name: string;
+  readonly address: HostPort;
+  readonly tcpAddress?: HostPort | undefined;
+  readonly opentsdbAddress?: HostPort | undefined;
+  readonly graphiteAddress?: HostPort | undefined;
+}
+
 export interface RulesInput {
-  readonly relays: readonly { readonly name: string; readonly address: HostPort; readonly tcpAddress?: HostPort | undefined }[];
+  readonly relays: readonly RelayInput[];
   readonly databases: readonly { readonly name: string; readonly address: HostPort; readonly weight?: number | undefined }[];
   readonly http: { readonly bind: HostPort };
   readonly tcp: { readonly bind?: HostPort | undefined };
+  readonly opentsdb: { readonly bind?: HostPort | undefined };
+  readonly graphite: { readonly bind?: HostPort | undefined };
   readonly stats: { readonly enabled: boolean; readonly bind: HostPort; readonly uri: string; readonly password?: string | undefined; readonly 'password-env'?: string | undefined; readonly prometheus: boolean };
   readonly freshness: { readonly enabled: boolean; readonly port: number };
 }
@@ -30,11 +40,26 @@ interface Located {
   readonly addr: HostPort;
 }
 
-const DEFAULT_TCP_BIND = '*:8094';
+type StreamKind = 'tcp' | 'opentsdb' | 'graphite';
 
-/** The raw-TCP bind in force: the explicit one, else the default when relays have a TCP listener. */
-export function effectiveTcpBind(c: RulesInput): HostPort | undefined {
-  return c.tcp.bind ?? (c.relays.some((r) => r.tcpAddress) ? parseBind(DEFAULT_TCP_BIND) : undefined);
+/** Per TCP frontend: the relay key it balances over (model and file spelling) and its default bind (InfluxDB's port). */
+interface Stream {
+  readonly relayKey: 'tcpAddress' | 'opentsdbAddress' | 'graphiteAddress';
+  readonly fileKey: string;
+  readonly defaultBind: string;
+  readonly label: string;
+}
+export const STREAMS: Record<StreamKind, Stream> = {
+  tcp: { relayKey: 'tcpAddress', fileKey: 'tcp-address', defaultBind: '*:8094', label: 'raw-TCP' },
+  opentsdb: { relayKey: 'opentsdbAddress', fileKey: 'opentsdb-address', defaultBind: '*:4242', label: 'OpenTSDB' },
+  graphite: { relayKey: 'graphiteAddress', fileKey: 'graphite-address', defaultBind: '*:2003', label: 'Graphite' },
+};
+const KINDS = Object.keys(STREAMS) as StreamKind[];
+
+/** A TCP frontend's bind in force: the explicit one, else its default when the relays have that listener. */
+export function effectiveStreamBind(c: RulesInput, kind: StreamKind): HostPort | undefined {
+  const { relayKey, defaultBind } = STREAMS[kind];
+  return c[kind].bind ?? (c.relays.some((r) => r[relayKey]) ? parseBind(defaultBind) : undefined);
 }
 
 function sameAddress(a: HostPort, b: HostPort): boolean {
@@ -54,7 +79,10 @@ function upstreams(c: RulesInput): Located[] {
   const out: Located[] = [];
   c.relays.forEach((r, i) => {
     out.push({ path: ['relays', i, 'address'], addr: r.address });
-    if (r.tcpAddress) out.push({ path: ['relays', i, 'tcp-address'], addr: r.tcpAddress });
+    for (const kind of KINDS) {
+      const addr = r[STREAMS[kind].relayKey];
+      if (addr) out.push({ path: ['relays', i, STREAMS[kind].fileKey], addr });
+    }
   });
   c.databases.forEach((d, i) => out.push({ path: ['databases', i, 'address'], addr: d.address }));
   return out;
@@ -62,21 +90,24 @@ function upstreams(c: RulesInput): Located[] {
 
 function binds(c: RulesInput): Located[] {
   const out: Located[] = [{ path: ['http', 'bind'], addr: c.http.bind }];
-  const tcp = effectiveTcpBind(c);
-  if (tcp) out.push({ path: ['tcp', 'bind'], addr: tcp });
+  for (const kind of KINDS) {
+    const at = effectiveStreamBind(c, kind);
+    if (at) out.push({ path: [kind, 'bind'], addr: at });
+  }
   if (c.stats.enabled) out.push({ path: ['stats', 'bind'], addr: c.stats.bind });
   if (c.freshness.enabled) out.push({ path: ['freshness', 'port'], addr: { host: '127.0.0.1', port: c.freshness.port } });
   return out;
 }
 
-function tcpRules(c: RulesInput, report: Report): void {
-  const withTcp = c.relays.findIndex((r) => r.tcpAddress);
-  if (withTcp < 0) {
-    if (c.tcp.bind) report(['tcp', 'bind'], 'set, but no relay has a tcp-address to send the stream to');
+function streamRules(c: RulesInput, kind: StreamKind, report: Report): void {
+  const { relayKey, fileKey, label } = STREAMS[kind];
+  const withOne = c.relays.findIndex((r) => r[relayKey]);
+  if (withOne < 0) {
+    if (c[kind].bind) report([kind, 'bind'], `set, but no relay has a ${fileKey} to send the stream to`);
     return;
   }
   c.relays.forEach((r, i) => {
-    if (!r.tcpAddress) report(['relays', i, 'tcp-address'], `required because relays[${withTcp}] has one (the raw-TCP pool must hold every relay)`);
+    if (!r[relayKey]) report(['relays', i, fileKey], `required because relays[${withOne}] has one (the ${label} pool must hold every relay)`);
   });
 }
 
@@ -113,7 +144,7 @@ export function clusterRules(c: RulesInput): RuleIssue[] {
   uniqueNames(c.relays, 'relays', report);
   uniqueNames(c.databases, 'databases', report);
   if (c.databases.every((d) => d.weight === 0)) report(['databases'], 'every weight is 0, so no database would serve reads');
-  tcpRules(c, report);
+  for (const kind of KINDS) streamRules(c, kind, report);
   portRules(c, report);
   statsRules(c, report);
   return issues;

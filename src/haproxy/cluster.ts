@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { parseBind, parseDialAddress } from './address.js';
 import type { HostPort } from './address.js';
-import { effectiveTcpBind } from './cluster-rules.js';
+import { effectiveStreamBind } from './cluster-rules.js';
 import { unquotable } from './render.js';
 
 const BALANCE_ALGORITHMS = ['roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random'] as const;
@@ -46,9 +46,17 @@ const relay = z
     name,
     address,
     'tcp-address': address.optional(),
+    'opentsdb-address': address.optional(),
+    'graphite-address': address.optional(),
   })
   .strict()
-  .transform((r) => ({ name: r.name, address: r.address, tcpAddress: r['tcp-address'] }));
+  .transform((r) => ({
+    name: r.name,
+    address: r.address,
+    tcpAddress: r['tcp-address'],
+    opentsdbAddress: r['opentsdb-address'],
+    graphiteAddress: r['graphite-address'],
+  }));
 
 const database = z
   .object({
@@ -74,14 +82,16 @@ const http = z
     routeStatements: h['route-statements'],
   }));
 
-const tcp = z
-  .object({
-    bind: bind.optional(),
-    'idle-timeout': duration.default('10m'),
-  })
-  .strict()
-  .default({})
-  .transform((t) => ({ bind: t.bind, idleTimeout: t['idle-timeout'] }));
+/** A TCP frontend balancing connections over one listener of every relay: [tcp], [opentsdb], [graphite]. */
+const stream = () =>
+  z
+    .object({
+      bind: bind.optional(),
+      'idle-timeout': duration.default('10m'),
+    })
+    .strict()
+    .default({})
+    .transform((t) => ({ bind: t.bind, idleTimeout: t['idle-timeout'] }));
 
 const stats = z
   .object({
@@ -156,7 +166,9 @@ export const clusterSchema = z
     relays: z.array(relay).min(1, 'expected at least one relay ([[relays]])'),
     databases: z.array(database).min(1, 'expected at least one database ([[databases]])'),
     http,
-    tcp,
+    tcp: stream(),
+    opentsdb: stream(),
+    graphite: stream(),
     stats,
     freshness,
     balance,
@@ -167,9 +179,15 @@ export const clusterSchema = z
     'server-maxconn': positive(1_000_000).default(512),
   })
   .strict()
-  // The raw-TCP port is on by default exactly when the relays have a TCP listener to balance over.
-  .transform((c) => ({ ...c, tcp: { ...c.tcp, bind: effectiveTcpBind(c) } }));
+  // Each TCP frontend is on by default exactly when the relays have that listener to balance over.
+  .transform((c) => ({
+    ...c,
+    tcp: { ...c.tcp, bind: effectiveStreamBind(c, 'tcp') },
+    opentsdb: { ...c.opentsdb, bind: effectiveStreamBind(c, 'opentsdb') },
+    graphite: { ...c.graphite, bind: effectiveStreamBind(c, 'graphite') },
+  }));
 
 export type Cluster = z.output<typeof clusterSchema>;
 export type Relay = Cluster['relays'][number];
 export type Database = Cluster['databases'][number];
+export type StreamKind = 'tcp' | 'opentsdb' | 'graphite';

@@ -2,7 +2,8 @@
  * The `make up` topology on free loopback ports in a temp dir, for tests:
  *
  *   HAProxy (writes + reads, raw TCP, stats, freshness)
- *     ├─ writes ─▶ relay-1, relay-2   each an [[http]] and a [[tcp]] listener mirroring to both databases
+ *     ├─ writes ─▶ relay-1, relay-2   each an [[http]] and a [[tcp]] listener mirroring to both databases, and
+ *     │                               [[opentsdb]] and [[graphite]] listeners (Netdata's) into database `netdata`
  *     └─ reads ──▶ influxdb-a, influxdb-b  (real influxd; only those no relay reports catching up)
  *
  * Like `make up`, each relay keeps a durable spool (spool-dir in its own directory), so a relay killed with -9
@@ -69,6 +70,8 @@ export interface StackRelay {
   /** http://127.0.0.1:PORT of its [[http]] listener. */
   readonly url: string;
   readonly tcpPort: number;
+  readonly opentsdbPort: number;
+  readonly graphitePort: number;
   /** The running process (a new one after start()). */
   readonly process: Relay;
   /** SIGTERM by PID: it answers /health 503, drains its queues and exits; resolves with the exit code. */
@@ -92,6 +95,10 @@ export interface HaStack {
   readonly port: number;
   /** HAProxy's raw TCP line-protocol port. */
   readonly tcpPort: number;
+  /** HAProxy's OpenTSDB telnet and Graphite TCP ports; both land in `netdataDatabase` (/api/put: on `port`). */
+  readonly opentsdbPort: number;
+  readonly graphitePort: number;
+  readonly netdataDatabase: string;
   readonly statsUrl: string;
   readonly statsAuth: { readonly user: string; readonly pass: string };
   /** http://127.0.0.1:PORT of the freshness frontend (GET /fresh/<database>). */
@@ -157,6 +164,8 @@ class StackRelayImpl implements StackRelay {
     readonly name: string,
     private readonly httpPort: number,
     readonly tcpPort: number,
+    readonly opentsdbPort: number,
+    readonly graphitePort: number,
     private readonly toml: string,
     private readonly dir: string,
     public process: Relay,
@@ -188,32 +197,39 @@ class StackRelayImpl implements StackRelay {
   }
 }
 
-function stackRelayToml(database: string, httpPort: number, tcpPort: number, outputs: RelayOutput[], spoolDir: string | undefined): string {
+/** The Netdata listeners' database, as `make up` names it. */
+const NETDATA_DB = 'netdata';
+
+interface RelayPorts {
+  readonly http: number;
+  readonly tcp: number;
+  readonly opentsdb: number;
+  readonly graphite: number;
+}
+
+function stackRelayToml(database: string, p: RelayPorts, outputs: RelayOutput[], spoolDir: string | undefined): string {
   const list = outputs.map((o) => '  { ' + Object.entries(o).map(([k, v]) => `${k} = ${tomlValue(v)}`).join(', ') + ' },');
+  const listener = (kind: string, port: number, db: string) =>
+    ['', `[[${kind}]]`, `name = "${kind}"`, `bind-addr = "127.0.0.1:${port}"`, `database = ${tomlValue(db)}`, 'output = [', ...list, ']'];
   return [
     '# A relay of the HA stack (test/helpers/ha-stack.ts): the same shape scripts/up.sh writes.',
     'shutdown-timeout = "10s"',
     ...(spoolDir === undefined ? [] : [`spool-dir = ${tomlValue(spoolDir)}`]),
     '',
-    relayToml({ name: 'http', bindAddr: `127.0.0.1:${httpPort}`, outputs }).trimEnd(),
-    '',
-    '[[tcp]]',
-    'name = "tcp"',
-    `bind-addr = "127.0.0.1:${tcpPort}"`,
-    `database = ${tomlValue(database)}`,
-    'output = [',
-    ...list,
-    ']',
+    relayToml({ name: 'http', bindAddr: `127.0.0.1:${p.http}`, outputs }).trimEnd(),
+    ...listener('tcp', p.tcp, database),
+    ...listener('opentsdb', p.opentsdb, NETDATA_DB),
+    ...listener('graphite', p.graphite, NETDATA_DB),
     '',
   ].join('\n');
 }
 
 async function startStackRelay(name: string, dir: string, database: string, outputs: RelayOutput[], spool: boolean): Promise<StackRelayImpl> {
   for (let attempt = 1; ; attempt++) {
-    const [httpPort, tcpPort] = (await freePorts(2)) as [number, number];
-    const toml = stackRelayToml(database, httpPort, tcpPort, outputs, spool ? path.join(dir, 'spool') : undefined);
+    const [http, tcp, opentsdb, graphite] = (await freePorts(4)) as [number, number, number, number];
+    const toml = stackRelayToml(database, { http, tcp, opentsdb, graphite }, outputs, spool ? path.join(dir, 'spool') : undefined);
     try {
-      return new StackRelayImpl(name, httpPort, tcpPort, toml, dir, await startRelay({ toml, dir }));
+      return new StackRelayImpl(name, http, tcp, opentsdb, graphite, toml, dir, await startRelay({ toml, dir }));
     } catch (err) {
       if (attempt < 4 && BUSY.test((err as Error).message)) continue;
       throw err;
@@ -224,7 +240,7 @@ async function startStackRelay(name: string, dir: string, database: string, outp
 interface HaproxyProcess {
   readonly child: ChildProcess;
   readonly capture: OutputCapture;
-  readonly ports: { http: number; tcp: number; stats: number; freshness: number };
+  readonly ports: { http: number; tcp: number; opentsdb: number; graphite: number; stats: number; freshness: number };
   readonly clusterFile: string;
 }
 
@@ -235,13 +251,21 @@ async function startHaproxy(
   health: { inter: string; fall: number; rise: number },
 ): Promise<HaproxyProcess> {
   for (let attempt = 1; ; attempt++) {
-    const [http, tcp, stats, freshness] = (await freePorts(4)) as [number, number, number, number];
+    const [http, tcp, opentsdb, graphite, stats, freshness] = (await freePorts(6)) as [number, number, number, number, number, number];
     const clusterFile = path.join(dir, 'cluster.toml');
     const cluster = {
-      relays: relays.map((r) => ({ name: r.name, address: `127.0.0.1:${new URL(r.url).port}`, 'tcp-address': `127.0.0.1:${r.tcpPort}` })),
+      relays: relays.map((r) => ({
+        name: r.name,
+        address: `127.0.0.1:${new URL(r.url).port}`,
+        'tcp-address': `127.0.0.1:${r.tcpPort}`,
+        'opentsdb-address': `127.0.0.1:${r.opentsdbPort}`,
+        'graphite-address': `127.0.0.1:${r.graphitePort}`,
+      })),
       databases: databases.map((d) => ({ name: d.name, address: `127.0.0.1:${d.influxd.port}` })),
       http: { bind: `127.0.0.1:${http}` },
       tcp: { bind: `127.0.0.1:${tcp}` },
+      opentsdb: { bind: `127.0.0.1:${opentsdb}` },
+      graphite: { bind: `127.0.0.1:${graphite}` },
       stats: { bind: `127.0.0.1:${stats}`, user: STATS_AUTH.user, password: STATS_AUTH.pass },
       freshness: { port: freshness },
       health,
@@ -266,7 +290,7 @@ async function startHaproxy(
           return undefined;
         },
       });
-      return { child, capture, ports: { http, tcp, stats, freshness }, clusterFile };
+      return { child, capture, ports: { http, tcp, opentsdb, graphite, stats, freshness }, clusterFile };
     } catch (err) {
       await terminate(child, 2000);
       if (attempt < 4 && BUSY.test(capture.text())) continue;
@@ -304,7 +328,10 @@ export async function startHaStack(opts: HaStackOptions = {}): Promise<HaStack> 
 
   try {
     influxds.push(...(await Promise.all([startInfluxd(), startInfluxd()])));
-    await Promise.all(influxds.map((d) => d.createDatabase(database)));
+    await Promise.all(influxds.map(async (d) => {
+      await d.createDatabase(database);
+      await d.createDatabase(NETDATA_DB);
+    }));
     const databases: StackDatabase[] = [];
     for (const [i, name] of ['influxdb-a', 'influxdb-b'].entries()) {
       const influxd = influxds[i] as Influxd;
@@ -358,6 +385,9 @@ export async function startHaStack(opts: HaStackOptions = {}): Promise<HaStack> 
       url: `http://127.0.0.1:${ports.http}`,
       port: ports.http,
       tcpPort: ports.tcp,
+      opentsdbPort: ports.opentsdb,
+      graphitePort: ports.graphite,
+      netdataDatabase: NETDATA_DB,
       statsUrl,
       statsAuth: STATS_AUTH,
       freshnessUrl: `http://127.0.0.1:${ports.freshness}`,

@@ -101,6 +101,31 @@ describe('the HA stack, through HAProxy only', { skip: SKIP }, () => {
     await landsOnBoth('ha_tcp', 10);
   });
 
+  test('Netdata\'s protocols through HAProxy: OpenTSDB telnet, POST /api/put on the HTTP port, Graphite TCP: on both databases', async () => {
+    const t = Math.floor(T0 / 1000);
+    const send = (port: number, data: string) => new Promise<void>((resolve, reject) => {
+      const sock = net.connect({ host: '127.0.0.1', port }, () => sock.end(data));
+      sock.on('error', reject).on('close', () => resolve());
+    });
+    await send(stack.opentsdbPort, Array.from({ length: 5 }, (_, i) => `put netdata.ha.telnet ${t + i} ${i} host=ha\n`).join(''));
+    await send(stack.graphitePort, Array.from({ length: 4 }, (_, i) => `netdata.ha.graphite;host=ha ${i} ${t + i}\n`).join(''));
+    const body = JSON.stringify(Array.from({ length: 3 }, (_, i) => ({ metric: 'netdata.ha.http', timestamp: t + i, value: i, tags: { host: 'ha' } })));
+    const res = await fetch(`${stack.url}/api/put`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 204, await res.text());
+    const db = stack.netdataDatabase;
+    await eventually(async () => {
+      for (const d of stack.databases) {
+        for (const [m, n] of [['netdata.ha.telnet', 5], ['netdata.ha.graphite;host=ha', 4], ['netdata.ha.http', 3]] as const) {
+          assert.equal(await d.influxd.count(db, m, 'value'), n, `${d.name}: ${m}`);
+        }
+      }
+    }, 15_000);
+    for (const backend of ['writes_opentsdb', 'writes_graphite', 'writes_api_put']) {
+      const taken = (await Promise.all(stack.relays.map((r) => stot(backend, r.name)))).reduce((x, y) => x + y, 0);
+      assert.ok(taken > 0, `HAProxy's ${backend} carried nothing`);
+    }
+  });
+
   test('a relay stopped with SIGTERM: writes move to the other relay and land on both databases', async () => {
     const [stopped, other] = stack.relays as [(typeof stack.relays)[0], (typeof stack.relays)[0]];
     const exit = stopped.stop(); // SIGTERM by PID: it drains, then exits
@@ -234,7 +259,8 @@ describe('the HA stack, through HAProxy only', { skip: SKIP }, () => {
 /** `make up`, `make restart-relay` and `make down` themselves (scripts/), on free ports and a temp run dir. */
 describe('make up / restart-relay / down', { skip: SKIP }, () => {
   const names = ['INFLUX_A_PORT', 'INFLUX_B_PORT', 'INFLUX_A_RPC_PORT', 'INFLUX_B_RPC_PORT', 'RELAY_1_PORT', 'RELAY_1_TCP_PORT',
-    'RELAY_2_PORT', 'RELAY_2_TCP_PORT', 'HAPROXY_PORT', 'HAPROXY_TCP_PORT', 'HAPROXY_STATS_PORT', 'HAPROXY_FRESHNESS_PORT', 'STATUS_PORT', 'PROMETHEUS_PORT'] as const;
+    'RELAY_2_PORT', 'RELAY_2_TCP_PORT', 'HAPROXY_PORT', 'HAPROXY_TCP_PORT', 'HAPROXY_STATS_PORT', 'HAPROXY_FRESHNESS_PORT', 'STATUS_PORT', 'PROMETHEUS_PORT',
+    'RELAY_1_OPENTSDB_PORT', 'RELAY_2_OPENTSDB_PORT', 'RELAY_1_GRAPHITE_PORT', 'RELAY_2_GRAPHITE_PORT', 'HAPROXY_OPENTSDB_PORT', 'HAPROXY_GRAPHITE_PORT'] as const;
   let run = '';
   let env: NodeJS.ProcessEnv = {};
   const script = (name: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}) =>
@@ -265,6 +291,21 @@ describe('make up / restart-relay / down', { skip: SKIP }, () => {
     assert.equal(up.code, 0, up.output);
     for (const n of [1, 2]) assert.match(await readFile(path.join(run, `relay-${n}.toml`), 'utf8'), new RegExp(`^spool-dir = "${run}/relay-${n}/spool"$`, 'm'));
     assert.equal(await writeThrough('up_restart seq=1i 1700000000000000000'), 204);
+    // Netdata's ports, printed, and a line through each landing in database netdata on both influxd.
+    assert.match(up.output, new RegExp(`127\\.0\\.0\\.1:${env['HAPROXY_OPENTSDB_PORT']} +OpenTSDB telnet[\\s\\S]*127\\.0\\.0\\.1:${env['HAPROXY_GRAPHITE_PORT']} +Graphite`));
+    for (const [port, line] of [[env['HAPROXY_OPENTSDB_PORT'], 'put up.netdata 1700000000 1 host=up\n'], [env['HAPROXY_GRAPHITE_PORT'], 'up.graphite 2 1700000000\n']] as const) {
+      await new Promise<void>((resolve, reject) => {
+        const sock = net.connect({ host: '127.0.0.1', port: Number(port) }, () => sock.end(line));
+        sock.on('error', reject).on('close', () => resolve());
+      });
+    }
+    await eventually(async () => {
+      for (const p of [env['INFLUX_A_PORT'], env['INFLUX_B_PORT']]) {
+        const q = encodeURIComponent('SELECT count(value) FROM "up.netdata", "up.graphite"');
+        const series = ((await get(`http://127.0.0.1:${p}/query?db=netdata&q=${q}`)).json as { results: Array<{ series?: unknown[] }> }).results[0]?.series ?? [];
+        assert.equal(series.length, 2, `influxd :${p}: ${JSON.stringify(series)}`);
+      }
+    }, 15_000, 200);
 
     // Observed out of the box: the cluster page, and Prometheus scraping both relays and HAProxy with the rules loaded.
     const statusUrl = `http://127.0.0.1:${env['STATUS_PORT']}`;

@@ -43,9 +43,13 @@ function errorOf(text: string): string {
 describe('cluster defaults', () => {
   test('everything but relays, databases and the stats password has a default', () => {
     const c = parseCluster(OK);
-    assert.deepEqual(c.relays[0], { name: 'relay-1', address: { host: '127.0.0.1', port: 9096 }, tcpAddress: undefined });
+    assert.deepEqual(c.relays[0], {
+      name: 'relay-1', address: { host: '127.0.0.1', port: 9096 }, tcpAddress: undefined, opentsdbAddress: undefined, graphiteAddress: undefined,
+    });
     assert.deepEqual(c.http, { bind: { host: '*', port: 9086 }, tlsCert: undefined, pingVersion: '1.8.10', routeStatements: true });
     assert.deepEqual(c.tcp, { bind: undefined, idleTimeout: '10m' });
+    assert.deepEqual(c.opentsdb, { bind: undefined, idleTimeout: '10m' });
+    assert.deepEqual(c.graphite, { bind: undefined, idleTimeout: '10m' });
     assert.deepEqual(c.stats, { enabled: true, bind: { host: '127.0.0.1', port: 8404 }, uri: '/stats', user: 'admin', password: 'pw', prometheus: true });
     assert.deepEqual(c.freshness, { enabled: true, port: 8405 });
     assert.deepEqual(c.balance, { writes: 'roundrobin', reads: 'leastconn' });
@@ -60,6 +64,16 @@ describe('cluster defaults', () => {
       .replace('address = "127.0.0.1:9097"', 'address = "127.0.0.1:9097"\ntcp-address = "127.0.0.1:9197"'));
     assert.deepEqual(c.tcp.bind, { host: '*', port: 8094 });
     assert.deepEqual(c.relays[1]?.tcpAddress, { host: '127.0.0.1', port: 9197 });
+  });
+
+  test('the OpenTSDB and Graphite ports default to InfluxDB\'s *:4242 and *:2003 when the relays have those listeners', () => {
+    const c = parseCluster(OK.replace('address = "127.0.0.1:9096"', 'address = "127.0.0.1:9096"\nopentsdb-address = "127.0.0.1:9296"\ngraphite-address = "127.0.0.1:9396"')
+      .replace('address = "127.0.0.1:9097"', 'address = "127.0.0.1:9097"\nopentsdb-address = "127.0.0.1:9297"\ngraphite-address = "127.0.0.1:9397"'));
+    assert.deepEqual(c.opentsdb.bind, { host: '*', port: 4242 });
+    assert.deepEqual(c.graphite.bind, { host: '*', port: 2003 });
+    assert.equal(c.tcp.bind, undefined);
+    assert.deepEqual(c.relays[1]?.opentsdbAddress, { host: '127.0.0.1', port: 9297 });
+    assert.deepEqual(c.relays[1]?.graphiteAddress, { host: '127.0.0.1', port: 9397 });
   });
 
   test('a disabled stats page needs no password; validateCluster takes an object', () => {
@@ -107,6 +121,15 @@ describe('bad clusters are rejected with the key path', () => {
     ['a TCP listener on some relays only', OK.replace('address = "127.0.0.1:9096"', 'address = "127.0.0.1:9096"\ntcp-address = "127.0.0.1:9196"'),
       'cluster.toml: relays[1].tcp-address: required because relays[0] has one (the raw-TCP pool must hold every relay)'],
     ['a TCP port with no relay TCP listener', `${OK}[tcp]\nbind = "*:8094"\n`, 'cluster.toml: tcp.bind: set, but no relay has a tcp-address to send the stream to'],
+    ['an OpenTSDB listener on some relays only', OK.replace('address = "127.0.0.1:9097"', 'address = "127.0.0.1:9097"\nopentsdb-address = "127.0.0.1:9297"'),
+      'cluster.toml: relays[0].opentsdb-address: required because relays[1] has one (the OpenTSDB pool must hold every relay)'],
+    ['a Graphite port with no relay Graphite listener', `${OK}[graphite]\nbind = "*:2003"\n`, 'cluster.toml: graphite.bind: set, but no relay has a graphite-address to send the stream to'],
+    ['the OpenTSDB port on the HTTP port', OK.replace('address = "127.0.0.1:9096"', 'address = "127.0.0.1:9096"\nopentsdb-address = "127.0.0.1:9296"')
+      .replace('address = "127.0.0.1:9097"', 'address = "127.0.0.1:9097"\nopentsdb-address = "127.0.0.1:9297"') + '[opentsdb]\nbind = "*:9086"\n',
+      'cluster.toml: opentsdb.bind: port 9086 is already taken by http.bind'],
+    ['a Graphite address that is a relay\'s HTTP address', OK.replace('name = "relay-2"\naddress = "127.0.0.1:9097"', 'name = "relay-2"\naddress = "127.0.0.1:9097"\ngraphite-address = "127.0.0.1:9397"')
+      .replace('address = "127.0.0.1:9096"', 'address = "127.0.0.1:9096"\ngraphite-address = "127.0.0.1:9097"'),
+      'cluster.toml: relays[1].address: 127.0.0.1:9097 is already relays[0].graphite-address'],
     ['a TOML syntax error', `${OK}maxconn = \n`, 'cluster.toml: TOML syntax error at line 23, column 11: invalid value'],
   ];
   for (const [what, text, expected] of cases) {
