@@ -100,8 +100,9 @@ export class Backend {
         },
         delivered: (points) => this.m.delivered.inc(points),
         dropped: (batches, points, reason, message) => this.dropped(batches, points, reason, message),
-        refused: (points, reason, message) => {
+        refused: (points, reason, message, answered) => {
           metrics.backendPointsDropped.labels(options.name, reason).inc(points);
+          for (const b of answered) this.deps.missed?.record(this.name, b, reason);
           this.throttle.log(this.log, 'warn', reason, { reason, points, error: message }, 'backend refused a batch; it is not retried');
         },
         deadLetter: (batch, message) => this.deadLetter(batch, message),

@@ -10,11 +10,11 @@ export type Fate =
   /** `body`: a statement's answer (its JSON results), passed on to its client. */
   | { readonly kind: 'delivered'; readonly body?: string }
   /** Safe in the backend's queue (a backlog, a retry, or still in flight at the answer deadline). */
-  | { readonly kind: 'queued'; readonly reason: 'backlog' | 'retrying' | 'in-flight' }
+  | { readonly kind: 'queued'; readonly reason: 'retrying' | 'in-flight' }
   /** Dropped for this backend on admission (its queue was full under drop-oldest) and recorded as missed. */
   | { readonly kind: 'missed'; readonly reason: string }
   | { readonly kind: 'rejected'; readonly status: number; readonly body: string; readonly reason: string }
-  | { readonly kind: 'failed'; readonly reason: 'queue-full' | 'unavailable' | 'closing'; readonly detail: string };
+  | { readonly kind: 'failed'; readonly reason: 'unavailable' | 'closing'; readonly detail: string };
 
 interface Waiter {
   readonly resolve: (fate: Fate) => void;
@@ -34,13 +34,19 @@ export class Deliveries {
     this.waiting.delete(batch);
   }
 
-  settle(batches: readonly Batch[], fate: Fate): void {
+  /** Tells each batch's client its fate; returns the batches whose client was no longer waiting (already answered). */
+  settle(batches: readonly Batch[], fate: Fate): Batch[] {
+    const unheard: Batch[] = [];
     for (const b of batches) {
       const w = this.waiting.get(b);
-      if (!w) continue;
+      if (!w) {
+        unheard.push(b);
+        continue;
+      }
       this.waiting.delete(b);
       w.resolve(fate);
     }
+    return unheard;
   }
 
   /** The batches are kept for a retry: a client that only needs them safe hears so now. */

@@ -43,10 +43,11 @@ export interface SenderHooks {
   /** Data this backend will never get through the relay's doing: counted, logged, recorded as missed. */
   readonly dropped: (batches: readonly Batch[], points: number, reason: string, message: string) => void;
   /**
-   * Data the backend itself refused (bad data, auth, a missing database): counted and logged, not recorded as
-   * missed: every replica answers the same to the same bytes, and a replica that differs is verify's to find.
+   * Data the backend itself refused (bad data, auth, a missing database): counted and logged. Recorded as missed only
+   * for `answered` batches, whose client already heard 2xx (queued) before the refusal came: a client still waiting
+   * hears the refusal itself, so nothing it was promised is lost.
    */
-  readonly refused: (points: number, reason: string, message: string) => void;
+  readonly refused: (points: number, reason: string, message: string, answered: readonly Batch[]) => void;
   /** Batches set aside for good: written to the dead-letter file. */
   readonly deadLetter: (batch: Batch, message: string) => void;
   /** The queue shrank (room for the intake) or the state changed. */
@@ -258,8 +259,8 @@ export class Sender {
         this.recovered();
         const status = sent.answer?.status ?? 0;
         const body = this.redact(sent.answer?.body ?? '');
-        this.h.refused(lease.points, verdict.reason, `HTTP ${status}: ${body.slice(0, 512)}`);
-        this.h.deliveries.settle(lease.batches, { kind: 'rejected', status, body, reason: verdict.reason });
+        const answered = this.h.deliveries.settle(lease.batches, { kind: 'rejected', status, body, reason: verdict.reason });
+        this.h.refused(lease.points, verdict.reason, `HTTP ${status}: ${body.slice(0, 512)}`, answered);
         return;
       }
       case 'retry':

@@ -52,6 +52,8 @@ export interface Influxd {
   points(db: string, measurement: string, opts?: { rp?: string; auth?: Credentials | null }): Promise<Array<Record<string, unknown>>>;
   /** count(field) of a measurement (0 when it has no points yet): what most tests wait on. */
   count(db: string, measurement: string, field?: string): Promise<number>;
+  /** SHOW DATABASES, as names. */
+  databases(): Promise<string[]>;
   /** Output captured from influxd (last lines). */
   logs(): string;
   stop(): Promise<void>;
@@ -205,6 +207,11 @@ class InfluxdProcess implements Influxd {
     if (opts.precision !== undefined) qs.set('precision', opts.precision);
     const res = await post(`${this.url}/write?${qs}`, lines, { auth: this.auth(opts) });
     if (res.status !== 204) throw new InfluxdError(`write to ${this.url} db=${db}: ${describe(res)}`, res.status);
+  }
+
+  async databases(): Promise<string[]> {
+    const r = (await this.query('SHOW DATABASES')) as { results?: Array<{ series?: Array<{ values?: string[][] }> }> };
+    return (r.results?.[0]?.series?.[0]?.values ?? []).map((v) => v[0]!);
   }
 
   async count(db: string, measurement: string, field = 'v'): Promise<number> {

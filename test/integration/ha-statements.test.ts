@@ -15,16 +15,8 @@ import type { Influxd } from '../helpers/influxd.js';
 const SKIP = !existsSync(HAPROXY_BIN) && `skipped: ${HAPROXY_BIN} is not installed (Debian package haproxy)`;
 let stack: HaStack;
 
-async function databases(db: Influxd): Promise<string[]> {
-  const r = await db.query('SHOW DATABASES');
-  return ((r?.results?.[0]?.series?.[0]?.values ?? []) as string[][]).map((v) => v[0]!);
-}
-
-async function count(db: Influxd, database: string, m: string): Promise<number> {
-  const r = await db.query(`SELECT count(v) FROM "${m}"`, { db: database });
-  const v = r?.results?.[0]?.series?.[0]?.values?.[0]?.[1];
-  return v === undefined ? 0 : Number(v);
-}
+const databases = (db: Influxd): Promise<string[]> => db.databases();
+const count = (db: Influxd, database: string, m: string): Promise<number> => db.count(database, m);
 
 async function onBoth(name: string): Promise<void> {
   await eventually(async () => {
@@ -68,10 +60,7 @@ describe('statements through HAProxy', { skip: SKIP }, () => {
     assert.equal(created.status, 200, created.body);
     assert.deepEqual(created.json, { results: [{ statement_id: 0 }] });
     await b.influxd.restart();
-    await eventually(async () => {
-      const dbs = (await b.influxd.query('SHOW DATABASES')) as { results: Array<{ series?: Array<{ values: string[][] }> }> };
-      assert.ok((dbs.results[0]?.series?.[0]?.values ?? []).some((v) => v[0] === 'while_down'), 'created on b');
-    }, 30_000);
+    await eventually(async () => assert.ok((await databases(b.influxd)).includes('while_down'), 'created on b'), 30_000);
     const write = await post(`${stack.url}/write?db=while_down`, 'm v=1 1700000000000000000\nm v=2 1700000000000000001\n');
     assert.equal(write.status, 204, write.body);
     for (const d of stack.databases) await eventually(async () => assert.equal(await count(d.influxd, 'while_down', 'm'), 2), 30_000);

@@ -23,16 +23,8 @@ async function cluster(top: Record<string, string> = {}): Promise<Cluster> {
   return c;
 }
 
-async function databases(db: Influxd): Promise<string[]> {
-  const r = await db.query('SHOW DATABASES');
-  return ((r?.results?.[0]?.series?.[0]?.values ?? []) as string[][]).map((v) => v[0]!);
-}
-
-async function count(db: Influxd, database: string, m: string): Promise<number> {
-  const r = await db.query(`SELECT count(v) FROM "${m}"`, { db: database });
-  const v = r?.results?.[0]?.series?.[0]?.values?.[0]?.[1];
-  return v === undefined ? 0 : Number(v);
-}
+const databases = (db: Influxd): Promise<string[]> => db.databases();
+const count = (db: Influxd, database: string, m: string): Promise<number> => db.count(database, m);
 
 const form = (params: Record<string, string>) => ({ body: new URLSearchParams(params).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 

@@ -156,6 +156,27 @@ describe('Backend', () => {
     await b.destroy();
   });
 
+  test('a refusal after the client heard 204 is recorded as missed; one the client hears itself is not', async () => {
+    let answer: (a: SentAnswer) => void = () => undefined;
+    const w = new ScriptedWriter(() => new Promise<SentAnswer>((resolve) => (answer = resolve)));
+    const missed: string[] = [];
+    const b = testBackend(new MemoryQueue(1 << 20), w, {}, undefined, { record: (_n, x, reason) => missed.push(`${reason}:${x.body.toString()}`) });
+    const notFound: SentAnswer = { status: 404, body: '{"error":"database not found: \\"db\\""}', retryAfter: undefined };
+    // Answered within the deadline: the client gets the 404, nothing was promised.
+    const heard = submit(b, batch('m v=1 1'), false, 5000);
+    await eventually(() => w.bodies.length === 1);
+    answer(notFound);
+    assert.equal((await heard).kind, 'rejected');
+    assert.deepEqual(missed, []);
+    // Past the deadline the client heard "queued" (204); the refusal that follows is a loss for this backend.
+    assert.deepEqual(await submit(b, batch('m v=2 2'), false, 10), { kind: 'queued', reason: 'in-flight' });
+    await eventually(() => w.bodies.length === 2);
+    answer(notFound);
+    await eventually(() => missed.length === 1);
+    assert.deepEqual(missed, ['database-not-found:m v=2 2\n']);
+    await b.destroy();
+  });
+
   test('without buffering a failed write is reported failed and dropped', async () => {
     const w = new ScriptedWriter(refused);
     const b = make(w, { retry: false });
