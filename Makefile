@@ -4,13 +4,13 @@ SHELL := /bin/bash
 NODE ?= node
 TEST_FILES = $(shell find dist/test/unit dist/test/integration dist/test/e2e dist/test/bench -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: help deps build typecheck lint docs docs-check test test-unit test-integration up down restart-relay reload-haproxy drain ready status bench haproxy clean
+.PHONY: help deps build typecheck lint docs docs-check wasm test test-unit test-integration up down restart-relay reload-haproxy drain ready status bench haproxy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-deps: ## Install what is missing: npm packages, and Debian influxdb, haproxy, collectd, nginx, wrk, chromium, prometheus, netdata
-	@bash scripts/ensure-deps.sh influxdb haproxy collectd-core nginx-light wrk docker-compose chromium prometheus netdata-core
+deps: ## Install what is missing: npm packages, and Debian influxdb, haproxy, collectd, nginx, wrk, chromium, prometheus, netdata, clang, lld
+	@bash scripts/ensure-deps.sh influxdb haproxy collectd-core nginx-light wrk docker-compose chromium prometheus netdata-core clang lld
 
 build: ## Compile TypeScript to dist/
 	@bash scripts/ensure-deps.sh --npm-only
@@ -26,8 +26,9 @@ docs: build ## Regenerate docs/configuration.md (and haproxy/haproxy.cfg) from t
 	@$(NODE) dist/src/config/docs-cli.js
 	@$(MAKE) --no-print-directory haproxy
 
-docs-check: ## Fail when generated docs or configs drift from their sources
+docs-check: ## Fail when generated docs, configs or the scanner's WebAssembly drift from their sources
 	@$(NODE) dist/src/config/docs-cli.js --check
+	@bash scripts/build-wasm.sh --check
 	@for c in haproxy/cluster.example.toml:haproxy/haproxy.cfg docker/cluster.toml:docker/haproxy/haproxy.cfg; do \
 		$(NODE) dist/src/main.js haproxy -cluster $${c%%:*} | diff -u $${c##*:} - \
 		|| { echo "$${c##*:} is stale: run 'make haproxy'"; exit 1; }; done
@@ -40,6 +41,10 @@ test-unit: build ## Unit tests only
 
 test-integration: build ## Integration and end-to-end tests (real influxd)
 	@$(NODE) --test $(shell find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
+
+wasm: ## Rebuild the scanner's WebAssembly fast path (src/lineprotocol/fast-line.c → fast-line-wasm.ts); needs clang, lld
+	@bash scripts/ensure-deps.sh clang lld
+	@bash scripts/build-wasm.sh
 
 up: ## Start the HA stack on loopback: two influxd, two relays, HAProxy, the cluster page, Prometheus; prints the URLs
 	@bash scripts/up.sh

@@ -23,6 +23,7 @@ binary_for() {
     collectd-core | collectd) echo collectd ;;
     nginx-light | nginx) echo nginx ;;
     netdata-core | netdata) echo netdata ;;
+    lld) echo wasm-ld ;;
     *) echo "$1" ;;
   esac
 }

@@ -8,6 +8,8 @@
  * - The fast path (fastLine) allocates nothing: byte-class tables, offsets, digit-count range checks. It accepts only
  *   lines whose meaning is unambiguous and returns BAIL for anything else; the exact path (exact-parser.ts, a port of
  *   InfluxDB's parser) then decides, so both paths always agree with InfluxDB.
+ * - The fast path runs as WebAssembly (fast-line.c, the same code in C; wasm-fast-path.ts) where available: about
+ *   2.5 times faster than fastLine on Telegraf's lines. fastLine stays as its fallback and its reference.
  * - Line boundaries are InfluxDB's: a quoted string field may contain '\n'.
  * - The scanner knows nothing of sockets: any Buffer of complete lines will do (HTTP body, TCP chunk, UDP datagram).
  *   It is synchronous and not re-entrant (module-level scratch state), which is fine on one JS thread.
@@ -16,6 +18,7 @@ import * as charclass from './charclass.js';
 import { exactBlockEnd, exactParse, exactResult } from './exact-parser.js';
 import { nowIn } from './precision.js';
 import type { Precision } from './precision.js';
+import { WasmFastPath } from './wasm-fast-path.js';
 
 export interface ScanOptions {
   /** Request precision; used to stamp and to range-check timestamps. */
@@ -99,6 +102,24 @@ const OPS_KEEP = 3 * 65536;
 let ops = new Int32Array(OPS_INITIAL);
 let nOps = 0;
 
+/**
+ * The fast path in WebAssembly (wasm-fast-path.ts), made on first use; undefined runs fastLine below instead (no
+ * WebAssembly here, or a test comparing the two).
+ */
+let wasm: WasmFastPath | undefined | null = null;
+let wasmEnabled = true;
+
+/** Chooses the fast path: 'wasm' (the default, where WebAssembly is available) or 'js'. Tests compare the two. */
+export function useFastPath(kind: 'wasm' | 'js'): void {
+  wasmEnabled = kind === 'wasm';
+}
+
+/** Which fast path scanLines runs now. */
+export function fastPathInUse(): 'wasm' | 'js' {
+  if (wasmEnabled && wasm === null) wasm = WasmFastPath.create();
+  return wasmEnabled && wasm ? 'wasm' : 'js';
+}
+
 export function scanLines(input: Buffer, opts: ScanOptions): ScanResult {
   const len = input.length;
   if (len > MAX_INPUT) throw new RangeError(`scanLines: input of ${len} bytes exceeds ${MAX_INPUT} (offsets are int32)`);
@@ -115,9 +136,22 @@ export function scanLines(input: Buffer, opts: ScanOptions): ScanResult {
   nOps = 0;
 
   const lastLF = input.lastIndexOf(CH.LF);
+  const fast = fastPathInUse() === 'wasm' && len > 0 ? wasm! : undefined;
+  fast?.load(input);
   let pos = 0;
   while (pos < len) {
-    if (LINE_START[input[pos]!] === 0) {
+    if (fast) {
+      // Runs of lines the fast path takes, in WebAssembly; then the line it stopped at goes to the exact path.
+      for (;;) {
+        pos = fast.run(pos, lastLF, precision, unsigned);
+        points += fast.points;
+        stamped += fast.stamped;
+        const plan = fast.plan;
+        for (let k = 0; k < 3 * fast.opCount; k += 3) addOp(plan[k]!, plan[k + 1]!, plan[k + 2]!);
+        if (!fast.full || pos >= len) break;
+      }
+      if (pos >= len) break;
+    } else if (LINE_START[input[pos]!] === 0) {
       const end = pos < lastLF ? fastLine(input, pos, lastLF, tsLimit, unsigned) : fastTail(input, pos, len, tsLimit, unsigned);
       if (end !== BAIL) {
         points++;
@@ -159,6 +193,7 @@ export function scanLines(input: Buffer, opts: ScanOptions): ScanResult {
     pos = blockEnd + 1;
   }
 
+  fast?.release();
   const body = buildBody(input, stamped > 0 ? stampBytes(opts) : undefined);
   if (ops.length > OPS_KEEP) ops = new Int32Array(OPS_INITIAL);
   return { body, points, stamped, errors, errorCount };

@@ -4,11 +4,11 @@
  * thousands of random bodies built from the tricky parts of line protocol and then mutated.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { exactBlockEnd, exactParse, exactResult } from '../../../src/lineprotocol/exact-parser.js';
 import { PRECISIONS } from '../../../src/lineprotocol/precision.js';
 import type { Precision } from '../../../src/lineprotocol/precision.js';
-import { scanLines } from '../../../src/lineprotocol/scanner.js';
+import { fastPathInUse, scanLines, useFastPath } from '../../../src/lineprotocol/scanner.js';
 import { prng } from '../../helpers/prng.js';
 import type { LineError, ScanOptions } from '../../../src/lineprotocol/scanner.js';
 
@@ -96,28 +96,53 @@ function randomBody(rnd: (n: number) => number): string {
   return lines.join(eol) + ['', eol, '\n'][rnd(3)]!;
 }
 
-describe('fast path agrees with the exact path', () => {
-  for (const seed of [1, 2, 3, 4]) {
-    test(`2000 random bodies (seed ${seed})`, () => {
-      const rnd = prng(seed);
-      for (let k = 0; k < 2000; k++) {
-        const text = randomBody(rnd);
-        const opts: ScanOptions = {
-          precision: PRECISIONS[rnd(PRECISIONS.length)] as Precision,
-          stamp: '42',
-          maxErrors: 1000,
-          unsigned: rnd(2) === 0,
-        };
-        const input = Buffer.from(text);
+// Both fast paths, the WebAssembly one (the default) and the JS one (its fallback), against the same reference.
+for (const path of ['wasm', 'js'] as const) {
+  describe(`${path} fast path agrees with the exact path`, () => {
+    before(() => {
+      useFastPath(path);
+      assert.equal(fastPathInUse(), path);
+    });
+    after(() => useFastPath('wasm'));
+
+    for (const seed of [1, 2, 3, 4]) {
+      test(`2000 random bodies (seed ${seed})`, () => {
+        const rnd = prng(seed);
+        for (let k = 0; k < 2000; k++) {
+          const text = randomBody(rnd);
+          const opts: ScanOptions = {
+            precision: PRECISIONS[rnd(PRECISIONS.length)] as Precision,
+            stamp: '42',
+            maxErrors: 1000,
+            unsigned: rnd(2) === 0,
+          };
+          const input = Buffer.from(text);
+          const got = scanLines(input, opts);
+          const want = reference(input, opts);
+          const where = `seed ${seed} body ${k} ${JSON.stringify(text)} ${JSON.stringify(opts)}`;
+          assert.equal(got.body.toString('latin1'), want.body.toString('latin1'), where);
+          assert.equal(got.points, want.points, where);
+          assert.equal(got.stamped, want.stamped, where);
+          assert.deepEqual(got.errors, want.errors, where);
+          assert.equal(got.errorCount, want.errors.length, where);
+        }
+      });
+    }
+
+    test('large bodies: every line rewritten (more plan entries than one WebAssembly run holds), bad lines between', () => {
+      const rnd = prng(9);
+      const lines: string[] = [];
+      for (let i = 0; i < 12_000; i++) lines.push(i % 997 === 0 ? randomLine(rnd, 2) : `m,host=h${i % 7} v=${i}i,f=${i}.5${i % 3 === 0 ? '' : ' 17'}`);
+      for (const eol of ['\n', '\r\n']) {
+        const input = Buffer.from(lines.join(eol));
+        const opts: ScanOptions = { precision: 'n', stamp: '42', maxErrors: 1000 };
         const got = scanLines(input, opts);
         const want = reference(input, opts);
-        const where = `seed ${seed} body ${k} ${JSON.stringify(text)} ${JSON.stringify(opts)}`;
-        assert.equal(got.body.toString('latin1'), want.body.toString('latin1'), where);
-        assert.equal(got.points, want.points, where);
-        assert.equal(got.stamped, want.stamped, where);
-        assert.deepEqual(got.errors, want.errors, where);
-        assert.equal(got.errorCount, want.errors.length, where);
+        assert.equal(got.body.toString('latin1'), want.body.toString('latin1'));
+        assert.equal(got.points, want.points);
+        assert.equal(got.stamped, want.stamped);
+        assert.deepEqual(got.errors, want.errors);
       }
     });
-  }
-});
+  });
+}
