@@ -1,7 +1,8 @@
 /**
  * Scanning large bodies on worker threads, so that validation (about half of the relay's CPU per point) runs beside
- * the event loop instead of on it. The body's memory is transferred to the worker and back, never copied, when the
- * relay owns all of it; small bodies are scanned inline, where a message round trip would cost more than the scan.
+ * the event loop instead of on it. The body is never copied: in shared memory (as http-body.ts reads large bodies)
+ * the worker reads it in place; an ArrayBuffer the body has to itself is transferred there and back. Other bodies,
+ * and small ones, are scanned inline, where a message round trip would cost more than the scan.
  *
  * Stamps are taken at receipt, on the event loop, and passed along: where the scan runs changes nothing in the output.
  *
@@ -31,6 +32,8 @@ export function defaultScanThreads(): number {
 }
 
 interface Pending {
+  /** The caller's body: the result when it is unchanged and was shared, not transferred. */
+  readonly input: Buffer;
   readonly resolve: (r: ScanResult) => void;
   readonly reject: (err: Error) => void;
 }
@@ -76,7 +79,7 @@ export class ScanPool {
       const p = thread.pending.get(reply.id);
       if (!p) return;
       thread.pending.delete(reply.id);
-      const input = Buffer.from(reply.input);
+      const input = reply.input ? Buffer.from(reply.input) : p.input;
       p.resolve({
         body: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : input,
         points: reply.points,
@@ -122,8 +125,10 @@ export class ScanPool {
   /** Validates and stamps a body: on a thread when it is large and the relay owns its memory, inline otherwise. */
   scan(input: Buffer, precision: Precision): Promise<ScanResult> {
     const stamp = nowIn(precision);
+    // Shared memory is read in place; an ArrayBuffer the body has to itself is transferred (and handed back).
+    const shared = input.buffer instanceof SharedArrayBuffer;
     const owned = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer;
-    if (!this.started || this.closed || this.size === 0 || input.length < OFFLOAD_MIN_BYTES || !owned) {
+    if (!this.started || this.closed || this.size === 0 || input.length < OFFLOAD_MIN_BYTES || !(shared || owned)) {
       return Promise.resolve(scanLines(input, { precision, stamp }));
     }
     const index = this.next++ % this.size;
@@ -131,9 +136,9 @@ export class ScanPool {
     this.scannedSinceCheck = true;
     const id = ++this.ids;
     return new Promise<ScanResult>((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject });
-      const req: ScanRequest = { id, input: input.buffer as ArrayBuffer, length: input.length, precision, stamp };
-      thread.worker.postMessage(req, [req.input]);
+      thread.pending.set(id, { input, resolve, reject });
+      const req: ScanRequest = { id, input: input.buffer, offset: input.byteOffset, length: input.length, precision, stamp };
+      thread.worker.postMessage(req, shared ? [] : [input.buffer as ArrayBuffer]);
     });
   }
 
