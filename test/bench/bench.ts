@@ -16,12 +16,14 @@
  *   BENCH_ENGINE             load generator for the sink scenario: wrk (default, less CPU) or autocannon
  *   BENCH_OUTPUT_EXTRA       JSON of extra output keys for the relay, e.g. '{"max-in-flight":4}'
  *   BENCH_PROFILE=1          run the sink scenario's relay under --cpu-prof and summarize the hot functions
+ *   GO_RELAY_BIN             path of InfluxData's Go influxdb-relay binary: the sink scenario runs every case again
+ *                            against it and the report shows its rows beside ours (never downloaded; unset = not run)
  *   BENCH_MICRO_DIR          where run.sh left the micro-benchmarks' output (*.txt)
  *   BENCH_OUT                the Markdown file to write (default docs/benchmarks.md, or the quick file)
  *   BENCH_IDLE_WAIT          seconds to wait for other work on the box to stop before starting (default 300; quick 5)
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../helpers/relay.js';
@@ -62,6 +64,7 @@ const settings = {
   engine: (env.BENCH_ENGINE ?? 'wrk') as LoadEngine,
   outputExtra: JSON.parse(env.BENCH_OUTPUT_EXTRA ?? '{}') as Record<string, TomlValue>,
   profile: env.BENCH_PROFILE === '1',
+  goRelayBin: env.GO_RELAY_BIN || undefined,
   idleWaitS: num(env.BENCH_IDLE_WAIT, quick ? 5 : 300),
   out: env.BENCH_OUT ?? path.join(REPO_ROOT, quick ? '.bench/benchmarks.quick.md' : 'docs/benchmarks.md'),
 };
@@ -109,6 +112,7 @@ function describeMode(): string {
   ];
   if (Object.keys(s.outputExtra).length > 0) parts.push(`output overrides ${JSON.stringify(s.outputExtra)}`);
   if (s.profile) parts.push('**relay under --cpu-prof in the sink scenario (slower than normal)**');
+  if (s.goRelayBin) parts.push(`sink cases also run against the Go influxdb-relay (${path.basename(s.goRelayBin)})`);
   return parts.join('; ');
 }
 
@@ -134,6 +138,14 @@ async function main(): Promise<number> {
 }
 
 async function benchIn(work: string): Promise<number> {
+  if (settings.goRelayBin) {
+    try {
+      accessSync(settings.goRelayBin, constants.X_OK);
+    } catch {
+      log(`GO_RELAY_BIN=${settings.goRelayBin} is not an executable file; unset it to run without the Go relay comparison`);
+      return 1;
+    }
+  }
   const background = await waitForQuiet(0.3, settings.idleWaitS, log);
   if (!background.quiet) log(`the box is still busy (${background.busy.toFixed(2)} cores); measuring anyway, the report says so`);
   const report: BenchReport = {
@@ -159,6 +171,7 @@ async function benchIn(work: string): Promise<number> {
         engine: settings.engine,
         outputExtra: settings.outputExtra,
         ...(profileDir ? { profileDir } : {}),
+        ...(settings.goRelayBin ? { goRelayBin: settings.goRelayBin, idleRssAfterS: quick ? 1 : 4 } : {}),
         log,
       });
     } catch (err) {
@@ -229,13 +242,14 @@ async function benchIn(work: string): Promise<number> {
   // Load shedding (503 with a full queue) is reported, not a failure; wrong or missing data is.
   const unverified = [
     ...(report.sinks?.results ?? []),
+    ...(report.sinks?.go?.results ?? []),
     ...(report.influx?.results ?? []),
     ...(report.spool?.spool?.results ?? []),
     ...(report.spool?.memory?.results ?? []),
     ...(report.tcp?.results ?? []),
   ].some((c) => c.problems.length > 0);
   const spoolBad = (report.spool?.replay?.problems.length ?? 0) > 0 || (report.spool?.failures.length ?? 0) > 0;
-  return report.failures.length > 0 || unverified || spoolBad ? 1 : 0;
+  return report.failures.length > 0 || unverified || spoolBad || report.sinks?.goFailure !== undefined ? 1 : 0;
 }
 
 main().then(

@@ -1,10 +1,16 @@
 // Tests of the benchmark harness itself (not of the relay): bodies, report splicing, metric parsing, profile summary,
-// /proc readers, and a real nginx sink. Run: node --test dist/test/bench/harness.test.js
+// /proc readers, a real nginx sink, and the Go relay comparison (GO_RELAY_BIN) against a stand-in.
+// Run: node --test dist/test/bench/harness.test.js
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { scanLines } from '../../src/lineprotocol/scanner.js';
 import { pidAlive } from '../helpers/children.js';
 import { post } from '../helpers/http.js';
@@ -12,7 +18,7 @@ import { BASE_TIME_NS, generateBody, MEASUREMENT_NAMES, restamp } from './bodies
 import { NGINX_BIN, startNginxSink } from './nginx.js';
 import { cpuSeconds, rssMiB, boxCpu, childPids } from './proc.js';
 import { summarizeProfile } from './profile-summary.js';
-import { END, spliceResults, START } from './report.js';
+import { END, renderResults, spliceResults, START } from './report.js';
 import { has, parseMetrics, total, waitDrained } from './scrape.js';
 import { fmt, max, median } from './stats.js';
 
@@ -209,5 +215,72 @@ describe('nginx sink', { skip: !existsSync(NGINX_BIN) && `${NGINX_BIN} is not in
       await sink.stop();
     }
     for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still running`);
+  });
+});
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WRK_BIN = process.env.WRK_BIN ?? '/usr/bin/wrk';
+
+describe('Go relay comparison', { skip: (!existsSync(NGINX_BIN) || !existsSync(WRK_BIN)) && 'needs nginx and wrk' }, () => {
+  test('with GO_RELAY_BIN, the sink scenario runs each case against that binary too and reports its verified rows beside ours', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bench-go-'));
+    try {
+      // The Go binary is not on this machine: a wrapper runs the stand-in that speaks its config and behaviour.
+      const bin = path.join(dir, 'influxdb-relay');
+      await writeFile(bin, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(HERE, 'go-relay-stub.js'))} "$@"\n`);
+      await chmod(bin, 0o755);
+      const out = path.join(dir, 'bench.md');
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        GO_RELAY_BIN: bin,
+        BENCH_QUICK: '1',
+        BENCH_SCENARIOS: 'sinks',
+        BENCH_SINK_CASES: '1000x4',
+        BENCH_SECONDS: '1',
+        BENCH_WARMUP: '0',
+        BENCH_IDLE_WAIT: '0',
+        BENCH_OUT: out,
+      };
+      delete env.BENCH_TMP;
+      delete env.BENCH_PIDFILE;
+      delete env.BENCH_MICRO_DIR;
+      const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [path.join(HERE, 'bench.js')], { env, timeout: 60_000 }, (err, _stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+        );
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const md = await readFile(out, 'utf8');
+      const row = (who: string): string[] | undefined =>
+        md.split('\n').find((l) => l.startsWith(`| 1000 lines | 4 | ${who} |`))?.split('|').map((c) => c.trim());
+      // | Body | Conns | Relay | Points/s | Runs | p50 | p99 | cores | µs/point | RSS peak | RSS idle | Verified |
+      for (const who of ['this relay', 'Go influxdb-relay']) {
+        const cells = row(who);
+        assert.ok(cells, `no ${who} row in:\n${md}`);
+        assert.equal(cells[12], '✓', `${who} run not verified:\n${md}`);
+        for (const i of [4, 6, 7, 8, 9, 10, 11]) assert.match(cells[i] ?? '', /^\**\d[\d,.]*\**$/, `${who}, column ${i}: ${cells[i]}`);
+      }
+      assert.match(md, /Go influxdb-relay config used/);
+      assert.doesNotMatch(md, /not run \(set `GO_RELAY_BIN`/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('without GO_RELAY_BIN the report says, in one line, that the comparison was not run', () => {
+    const sinks = { results: [], relayToml: '' };
+    const md = renderResults({
+      machine: { cores: 2, cpuModel: 'x', memGiB: 1, node: 'v20', kernel: 'k', date: 'd' },
+      versions: {},
+      mode: 'm',
+      engine: 'wrk',
+      sinks,
+      micro: [],
+      failures: [],
+      background: { busy: 0, waitedS: 0, quiet: true },
+    });
+    const lines = md.split('\n').filter((l) => l.includes('Go influxdb-relay'));
+    assert.equal(lines.filter((l) => l.includes('not run')).length, 1, md);
+    assert.doesNotMatch(md, /\| Go influxdb-relay \|/);
   });
 });

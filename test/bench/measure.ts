@@ -7,6 +7,7 @@ import type { LoadOptions, LoadResult } from './loadgen.js';
 import { runLoad } from './loadgen.js';
 import { boxCpu, cpuSeconds, PeakSampler, rssMiB } from './proc.js';
 import { has, M, scrape, total, waitDrained } from './scrape.js';
+import type { Samples } from './scrape.js';
 
 export interface Target {
   relayUrl: string;
@@ -14,6 +15,11 @@ export interface Target {
   backends: readonly string[];
   /** Processes whose CPU counts as the sinks' (nginx workers, influxd). */
   sinkPids: readonly number[];
+  /**
+   * For a relay without our /metrics (the Go influxdb-relay): the run ends when this resolves (the caller watches the
+   * sinks), points accepted are the client's 2xx × lines, and delivered/dropped per backend are unknown (NaN).
+   */
+  settle?: (load: LoadResult) => Promise<void>;
 }
 
 export interface RunSample {
@@ -54,7 +60,8 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 export async function measureRun(t: Target, load: LoadOptions, drainTimeoutS: number): Promise<RunSample> {
   const rss = new PeakSampler(() => rssMiB(t.relayPid), 100);
-  const m0 = await scrape(t.relayUrl);
+  const none: Samples = new Map();
+  const m0 = t.settle ? none : await scrape(t.relayUrl);
   const sinkCpu = (): number => sum(t.sinkPids.map(cpuSeconds).filter((x) => !Number.isNaN(x)));
   rss.start();
   let r: LoadResult;
@@ -67,12 +74,18 @@ export async function measureRun(t: Target, load: LoadOptions, drainTimeoutS: nu
     [cpu0, sink0, box0, w0] = [cpuSeconds(t.relayPid), sinkCpu(), boxCpu(), performance.now()];
     r = await runLoad(load);
     [cpu1, sink1, box1, w1] = [cpuSeconds(t.relayPid), sinkCpu(), boxCpu(), performance.now()];
-    mid = await scrape(t.relayUrl);
-    // Accounted by the relay's own counters once it has settled, so requests in flight when the load stopped
-    // count in this run (the load generator does not count them; the relay and the sinks do).
-    const drained = await waitDrained(t.relayUrl, drainTimeoutS);
-    drainS = drained.seconds;
-    m1 = drained.samples;
+    if (t.settle) {
+      [mid, m1] = [none, none];
+      await t.settle(r);
+      drainS = (performance.now() - w1) / 1000;
+    } else {
+      mid = await scrape(t.relayUrl);
+      // Accounted by the relay's own counters once it has settled, so requests in flight when the load stopped
+      // count in this run (the load generator does not count them; the relay and the sinks do).
+      const drained = await waitDrained(t.relayUrl, drainTimeoutS);
+      drainS = drained.seconds;
+      m1 = drained.samples;
+    }
     cpu2 = cpuSeconds(t.relayPid);
   } finally {
     rss.stop();
@@ -80,7 +93,8 @@ export async function measureRun(t: Target, load: LoadOptions, drainTimeoutS: nu
   const peak = rss.stop();
 
   const wall = (w1 - w0) / 1000;
-  const accepted = total(m1, M.received) - total(m0, M.received);
+  const accepted = t.settle ? r.ok * r.lines : total(m1, M.received) - total(m0, M.received);
+  const perBackend = (f: (b: string) => number): number[] => t.backends.map((b) => (t.settle ? NaN : f(b)));
   const points = r.ok * r.lines;
   return {
     load: r,
@@ -98,10 +112,11 @@ export async function measureRun(t: Target, load: LoadOptions, drainTimeoutS: nu
     otherCores: Math.max(0, (box1.busy - box0.busy - (cpu1 - cpu0) - (sink1 - sink0) - r.loadCpuS) / wall),
     drainS,
     accepted,
-    delivered: t.backends.map((b) => total(m1, M.delivered, `backend="${b}"`) - total(m0, M.delivered, `backend="${b}"`)),
-    dropped: t.backends.map((b) => total(m1, M.dropped, `backend="${b}"`) - total(m0, M.dropped, `backend="${b}"`)),
-    droppedQueueFull: t.backends.map(
-      (b) => total(m1, M.dropped, `backend="${b}"`, QUEUE_FULL) - total(m0, M.dropped, `backend="${b}"`, QUEUE_FULL),
+    delivered: perBackend((b) => total(m1, M.delivered, `backend="${b}"`) - total(m0, M.delivered, `backend="${b}"`)),
+    dropped: perBackend((b) => total(m1, M.dropped, `backend="${b}"`) - total(m0, M.dropped, `backend="${b}"`)),
+    // Without counters no refusal is load shedding: judgeClient then counts every non-2xx as a problem.
+    droppedQueueFull: t.backends.map((b) =>
+      t.settle ? 0 : total(m1, M.dropped, `backend="${b}"`, QUEUE_FULL) - total(m0, M.dropped, `backend="${b}"`, QUEUE_FULL),
     ),
   };
 }

@@ -5,7 +5,7 @@
 import type { MachineInfo } from './proc.js';
 import type { IntakeScenarioResult } from './scenario-intake.js';
 import type { InfluxScenarioResult } from './scenario-influxd.js';
-import type { SinkScenarioResult } from './scenario-sinks.js';
+import type { CaseResult, SinkScenarioResult } from './scenario-sinks.js';
 import type { SpoolScenarioResult } from './scenario-spool.js';
 import { fmt, max, median } from './stats.js';
 
@@ -57,6 +57,45 @@ function sinkTable(s: SinkScenarioResult): string[] {
     );
   }
   return rows;
+}
+
+const GO = 'Go influxdb-relay';
+
+/** Our relay's rows beside the Go influxdb-relay's (GO_RELAY_BIN), case by case; one line when it was not run. */
+function goComparison(s: SinkScenarioResult): string[] {
+  if (!s.go && !s.goFailure) {
+    return ['', `**Beside the ${GO}:** not run (set \`GO_RELAY_BIN\` to its executable to run every case against it too).`];
+  }
+  const out = [
+    '',
+    `**Beside the ${GO}** (\`GO_RELAY_BIN\`): every case again, same sinks and load, against the Go binary, started after this ` +
+      'relay stopped. It has no /metrics, so its µs/point = its CPU from the start of the load until the sinks stopped receiving ÷ ' +
+      'the points the client got 2xx for, and a run is verified when each sink\'s access log shows at least the body bytes the client ' +
+      'got 2xx for and at most one more body per connection (requests in flight when the load stopped), no body read short, no client errors. ' +
+      'RSS idle = VmRSS before any load, a few seconds after the relay answered /ping.',
+  ];
+  if (s.goFailure) out.push('', `- ${GO} not measured: ${s.goFailure}`);
+  if (!s.go) return out;
+  out.push(
+    '',
+    '| Body | Conns | Relay | **Points/s (M)** | Runs (M points/s) | p50 ms | p99 ms | Relay cores | **Relay µs/point** | RSS peak MiB | RSS idle MiB | Verified |',
+    '|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|:-:|',
+  );
+  const row = (c: CaseResult, who: string, idle: number | undefined): string => {
+    const r = c.runs;
+    return (
+      `| ${c.lines} lines | ${c.connections} | ${who} | **${mpts(med(r, (x) => x.pointsPerSec))}** | ${r.map((x) => mpts(x.pointsPerSec)).join(', ')} | ` +
+      `${fmt(med(r, (x) => x.load.latencyP50Ms), 1)} | ${fmt(med(r, (x) => x.load.latencyP99Ms), 1)} | ${fmt(med(r, (x) => x.relayCores), 2)} | ` +
+      `**${fmt(med(r, (x) => x.relayUsPerPoint), 2)}** | ${fmt(max(r.map((x) => x.relayRssPeakMiB)))} | ${fmt(idle ?? NaN)} | ${verified(c)} |`
+    );
+  };
+  for (const c of s.results) {
+    out.push(row(c, 'this relay', s.idleRssMiB));
+    const g = s.go.results.find((x) => x.lines === c.lines && x.connections === c.connections);
+    if (g) out.push(row(g, GO, s.go.idleRssMiB));
+  }
+  out.push(...findings(GO, s.go.results), ...details(`${GO} config used`, 'toml', s.go.toml));
+  return out;
 }
 
 function influxTable(s: InfluxScenarioResult): string[] {
@@ -240,8 +279,10 @@ function targets(r: BenchReport): string[] {
     `| ≥ ${TARGET_POINTS_PER_SEC / 1e6} M points/s through the relay to two sinks | ${mpts(best)} M | ${met(best >= TARGET_POINTS_PER_SEC, best)} |`,
     `| < ${TARGET_US_PER_POINT} µs relay CPU per point | ${fmt(us, 2)} µs | ${met(us < TARGET_US_PER_POINT, us)} |`,
     '',
-    'Reference from the issue, not measured by this harness: the Go influxdb-relay does about 0.65 M points/s on this ' +
-      'machine at 1.6 cores (≈ 2.5 µs per point).',
+    r.sinks?.go
+      ? `The ${GO} was measured in this run: see "Beside the ${GO}" under (a).`
+      : `Reference from the issue, not measured in this run (see GO_RELAY_BIN): the ${GO} does about 0.65 M points/s on this ` +
+        'machine at 1.6 cores (≈ 2.5 µs per point).',
   ];
 }
 
@@ -287,7 +328,7 @@ export function renderResults(r: BenchReport): string {
   ];
   if (r.sinks) {
     out.push('', '### (a) Relay alone → two nginx sinks', '', ...sinkTable(r.sinks), ...findings('Sinks', r.sinks.results));
-    out.push(...details('relay.toml used', 'toml', r.sinks.relayToml));
+    out.push(...details('relay.toml used', 'toml', r.sinks.relayToml), ...goComparison(r.sinks));
   }
   if (r.influx) {
     out.push('', '### (b) End to end → two influxd', '', ...influxTable(r.influx), ...findings('End to end', r.influx.results));

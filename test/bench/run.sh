@@ -31,6 +31,7 @@ pattern_for() {
     nginx-*) echo nginx ;;
     influxd) echo influxd ;;
     wrk) echo wrk ;;
+    go-relay) echo relay.toml ;; # GO_RELAY_BIN runs as "<bin> -config <dir>/relay.toml"
     *) echo node ;;
   esac
 }

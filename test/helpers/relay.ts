@@ -42,6 +42,8 @@ export interface StartRelayOptions {
   startTimeoutMs?: number;
   /** Script to run instead of RELAY_MAIN (tests of this helper use a stub). */
   main?: string;
+  /** An executable to run instead of node (e.g. the Go influxdb-relay, which takes the same `-config <path>`). */
+  command?: string;
 }
 
 export interface Relay {
@@ -152,7 +154,8 @@ async function prepare(opts: { toml: string; dir?: string }): Promise<{ dir: str
   return { dir, configPath, ownsDir };
 }
 
-function relayMain(opts: { main?: string }): string {
+function relayMain(opts: { main?: string; command?: string }): string {
+  if (opts.command !== undefined) return opts.command;
   const main = opts.main ?? RELAY_MAIN;
   if (!existsSync(main)) throw new Error(`relay not built: ${main} is missing (run npm run build)`);
   return main;
@@ -161,10 +164,11 @@ function relayMain(opts: { main?: string }): string {
 function spawnRelay(
   configPath: string,
   dir: string,
-  opts: { env?: Record<string, string>; args?: string[]; main?: string },
+  opts: { env?: Record<string, string>; args?: string[]; main?: string; command?: string },
 ): ChildProcess {
   const main = relayMain(opts);
-  const child = spawn(process.execPath, [main, '-config', configPath, ...(opts.args ?? [])], {
+  const argv = ['-config', configPath, ...(opts.args ?? [])];
+  const child = spawn(opts.command ?? process.execPath, opts.command === undefined ? [main, ...argv] : argv, {
     cwd: dir,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
