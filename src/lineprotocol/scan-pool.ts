@@ -1,8 +1,12 @@
 /**
  * Scanning large bodies on worker threads, so that validation (about half of the relay's CPU per point) runs beside
- * the event loop instead of on it. The body is never copied: in shared memory (as http-body.ts reads large bodies)
- * the worker reads it in place; an ArrayBuffer the body has to itself is transferred there and back. Other bodies,
- * and small ones, are scanned inline, where a message round trip would cost more than the scan.
+ * the event loop instead of on it. Small bodies are scanned inline, where a message round trip would cost more than
+ * the scan.
+ *
+ * A body goes to its thread by a copy into one of the thread's staging slots (shared memory, reused body after body),
+ * never by transferring the body itself: a transferred ArrayBuffer comes back as a new one, which V8 counts as new
+ * external memory every time, and that alone started a full GC every few dozen large bodies. The copy costs a
+ * memcpy of the body; the caller keeps its Buffer, which is the result when the scan changed nothing.
  *
  * Stamps are taken at receipt, on the event loop, and passed along: where the scan runs changes nothing in the output.
  *
@@ -19,6 +23,11 @@ import type { ScanReply, ScanRequest } from './scan-worker.js';
 /** Bodies smaller than this are scanned inline. */
 const OFFLOAD_MIN_BYTES = 64 * 1024;
 
+/** Staging slots per thread: one body being scanned, one waiting in its message queue; more bodies wait here. */
+const SLOTS_PER_THREAD = 2;
+/** A slot larger than this (after a huge body) is let go once used, so that it does not stay resident. */
+const SLOT_KEEP_BYTES = 4 << 20;
+
 /**
  * Checked this often: threads that scanned nothing since the last check (and hold no scan) exit, so a thread goes
  * after 1–2 of these without work; the next large body starts them again.
@@ -31,16 +40,23 @@ export function defaultScanThreads(): number {
   return Math.min(4, Math.max(0, availableParallelism() - 1));
 }
 
-interface Pending {
-  /** The caller's body: the result when it is unchanged and was shared, not transferred. */
+interface Job {
   readonly input: Buffer;
+  readonly precision: Precision;
+  readonly stamp: string;
   readonly resolve: (r: ScanResult) => void;
   readonly reject: (err: Error) => void;
 }
 
 interface Thread {
   readonly worker: Worker;
-  readonly pending: Map<number, Pending>;
+  /** Jobs on the thread, by request id, with the slot each occupies. */
+  readonly pending: Map<number, { readonly job: Job; readonly slot: number }>;
+  /** Jobs waiting for a free slot, in arrival order. */
+  readonly waiting: Job[];
+  /** Staging memory per slot (undefined until first needed, or after a huge body); `free` lists the idle ones. */
+  readonly slots: Array<SharedArrayBuffer | undefined>;
+  readonly free: number[];
   /** Set when the pool ends the thread itself (idle), so that its exit is not taken for a crash. */
   retired: boolean;
 }
@@ -73,15 +89,25 @@ export class ScanPool {
 
   private spawn(index: number): Thread {
     const worker = new Worker(new URL('./scan-worker.js', import.meta.url));
-    const thread: Thread = { worker, pending: new Map(), retired: false };
+    const thread: Thread = {
+      worker,
+      pending: new Map(),
+      waiting: [],
+      slots: new Array<SharedArrayBuffer | undefined>(SLOTS_PER_THREAD).fill(undefined),
+      free: Array.from({ length: SLOTS_PER_THREAD }, (_, i) => i),
+      retired: false,
+    };
     worker.unref();
     worker.on('message', (reply: ScanReply) => {
       const p = thread.pending.get(reply.id);
       if (!p) return;
       thread.pending.delete(reply.id);
-      const input = reply.input ? Buffer.from(reply.input) : p.input;
-      p.resolve({
-        body: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : input,
+      if ((thread.slots[p.slot]?.byteLength ?? 0) > SLOT_KEEP_BYTES) thread.slots[p.slot] = undefined;
+      thread.free.push(p.slot);
+      const next = thread.waiting.shift();
+      if (next) this.send(thread, next);
+      p.job.resolve({
+        body: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : p.job.input,
         points: reply.points,
         stamped: reply.stamped,
         errors: reply.errors,
@@ -90,8 +116,10 @@ export class ScanPool {
     });
     // A thread that dies fails the scans it held (their requests get a 500) and is replaced.
     const fail = (err: Error) => {
-      for (const p of thread.pending.values()) p.reject(err);
+      for (const p of thread.pending.values()) p.job.reject(err);
+      for (const job of thread.waiting) job.reject(err);
       thread.pending.clear();
+      thread.waiting.length = 0;
       if (this.closed || thread.retired) return;
       this.log?.error({ err }, 'BUG: scan thread died; starting another');
       this.threads[index] = this.spawn(index);
@@ -106,7 +134,7 @@ export class ScanPool {
 
   /** Ends every thread when none has scanned since the last check and none holds a scan. */
   private retireIfIdle(): void {
-    const busy = this.threads.some((t) => t !== undefined && t.pending.size > 0);
+    const busy = this.threads.some((t) => t !== undefined && (t.pending.size > 0 || t.waiting.length > 0));
     if (this.scannedSinceCheck || busy) {
       this.scannedSinceCheck = false;
       return;
@@ -122,24 +150,37 @@ export class ScanPool {
     }
   }
 
-  /** Validates and stamps a body: on a thread when it is large and the relay owns its memory, inline otherwise. */
+  /** Validates and stamps a body: on a thread when it is large, inline otherwise. */
   scan(input: Buffer, precision: Precision): Promise<ScanResult> {
     const stamp = nowIn(precision);
-    // Shared memory is read in place; an ArrayBuffer the body has to itself is transferred (and handed back).
-    const shared = input.buffer instanceof SharedArrayBuffer;
-    const owned = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer;
-    if (!this.started || this.closed || this.size === 0 || input.length < OFFLOAD_MIN_BYTES || !(shared || owned)) {
+    if (!this.started || this.closed || this.size === 0 || input.length < OFFLOAD_MIN_BYTES) {
       return Promise.resolve(scanLines(input, { precision, stamp }));
     }
     const index = this.next++ % this.size;
     const thread = (this.threads[index] ??= this.spawn(index));
     this.scannedSinceCheck = true;
-    const id = ++this.ids;
     return new Promise<ScanResult>((resolve, reject) => {
-      thread.pending.set(id, { input, resolve, reject });
-      const req: ScanRequest = { id, input: input.buffer, offset: input.byteOffset, length: input.length, precision, stamp };
-      thread.worker.postMessage(req, shared ? [] : [input.buffer as ArrayBuffer]);
+      const job: Job = { input, precision, stamp, resolve, reject };
+      if (thread.free.length > 0) this.send(thread, job);
+      else thread.waiting.push(job);
     });
+  }
+
+  /** Copies the job's body into a free slot of the thread (a larger one when it does not fit) and posts it. */
+  private send(thread: Thread, job: Job): void {
+    const slot = thread.free.pop()!;
+    let memory = thread.slots[slot];
+    const fresh = memory === undefined || memory.byteLength < job.input.length;
+    if (fresh) {
+      // Powers of two, so that a stream of bodies of slightly different sizes settles on one slot size.
+      memory = new SharedArrayBuffer(Math.max(OFFLOAD_MIN_BYTES, 2 ** Math.ceil(Math.log2(job.input.length))));
+      thread.slots[slot] = memory;
+    }
+    job.input.copy(new Uint8Array(memory!));
+    const id = ++this.ids;
+    thread.pending.set(id, { job, slot });
+    const req: ScanRequest = { id, slot, length: job.input.length, precision: job.precision, stamp: job.stamp, ...(fresh ? { memory } : {}) };
+    thread.worker.postMessage(req);
   }
 
   /** Stops the threads; a scan still on one fails (its request gets a 500) rather than waiting forever. */
@@ -150,8 +191,11 @@ export class ScanPool {
     const threads = this.threads.filter((t) => t !== undefined);
     await Promise.all(threads.map((t) => t.worker.terminate()));
     for (const t of threads) {
-      for (const p of t.pending.values()) p.reject(new Error('the scan pool was closed'));
+      const err = new Error('the scan pool was closed');
+      for (const p of t.pending.values()) p.job.reject(err);
+      for (const job of t.waiting) job.reject(err);
       t.pending.clear();
+      t.waiting.length = 0;
     }
     this.threads.length = 0;
   }

@@ -1,7 +1,7 @@
 /**
- * The scan pool's worker thread: scans the bodies it is handed and hands them back. Clean input (the common case)
- * is never copied: a body in shared memory is read in place, a transferred one goes back as the very ArrayBuffer it
- * came in.
+ * The scan pool's worker thread: scans the bodies it is handed in its staging slots (shared memory the pool copies
+ * each body into) and answers with the verdict; the output body only when it differs from the input (lines dropped
+ * or stamped), as a copy.
  */
 import { parentPort } from 'node:worker_threads';
 import type { Precision } from './precision.js';
@@ -9,9 +9,9 @@ import { scanLines } from './scanner.js';
 
 export interface ScanRequest {
   readonly id: number;
-  /** The body: shared memory (read in place), or an ArrayBuffer transferred here and back. */
-  readonly input: SharedArrayBuffer | ArrayBuffer;
-  readonly offset: number;
+  readonly slot: number;
+  /** The slot's memory, sent when the slot is new or was replaced by a larger one; kept for later requests. */
+  readonly memory?: SharedArrayBuffer;
   readonly length: number;
   readonly precision: Precision;
   readonly stamp: string;
@@ -19,8 +19,6 @@ export interface ScanRequest {
 
 export interface ScanReply {
   readonly id: number;
-  /** A transferred input, handed back; absent for shared memory (the caller still has it). */
-  readonly input?: ArrayBuffer;
   /** The output when it is not the input itself (lines dropped or stamped). */
   readonly body?: Uint8Array;
   readonly points: number;
@@ -32,20 +30,20 @@ export interface ScanReply {
 const port = parentPort;
 if (!port) throw new Error('scan-worker.js runs as a worker thread');
 
+const slots: Buffer[] = [];
+
 port.on('message', (req: ScanRequest) => {
-  const input = Buffer.from(req.input, req.offset, req.length);
+  if (req.memory) slots[req.slot] = Buffer.from(req.memory);
+  const input = slots[req.slot]!.subarray(0, req.length);
   const r = scanLines(input, { precision: req.precision, stamp: req.stamp });
-  const same = r.body === input;
-  const transferred = req.input instanceof ArrayBuffer ? req.input : undefined;
   const reply: ScanReply = {
     id: req.id,
-    ...(transferred ? { input: transferred } : {}),
-    // A rewritten body may live in the worker's shared Buffer pool: it is copied, never transferred.
-    ...(same ? {} : { body: r.body }),
+    // Copied by postMessage: the slot is reused as soon as this reply arrives.
+    ...(r.body === input ? {} : { body: r.body }),
     points: r.points,
     stamped: r.stamped,
     errors: r.errors,
     errorCount: r.errorCount,
   };
-  port.postMessage(reply, transferred ? [transferred] : []);
+  port.postMessage(reply);
 });

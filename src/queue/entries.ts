@@ -5,6 +5,9 @@
  *
  * States: RESERVED (a spool entry whose append is not durable yet: not leasable), PENDING, LEASED, DONE (acked or
  * dropped). The memory queue never uses RESERVED.
+ *
+ * The slots before `head` are emptied as the head passes them: a done batch must not stay reachable from the array
+ * until the next reallocation (up to COMPACT_AFTER batches: a gigabyte of 1 MB bodies held past `buffer-size-mb`).
  */
 import type { Batch } from '../batch.js';
 
@@ -29,7 +32,8 @@ export interface Run<E> {
 const COMPACT_AFTER = 1024;
 
 export class Entries<E extends QueueEntry> {
-  private list: E[];
+  /** Undefined before `head` (dropped), defined from it on. */
+  private list: Array<E | undefined>;
   private head = 0;
 
   constructor(initial: E[] = []) {
@@ -90,7 +94,7 @@ export class Entries<E extends QueueEntry> {
   /** Drops DONE entries from the head; reallocates the array only when the dead prefix is large. */
   compact(): void {
     const entries = this.list;
-    while (this.head < entries.length && entries[this.head]!.state === DONE) this.head++;
+    while (this.head < entries.length && entries[this.head]!.state === DONE) entries[this.head++] = undefined;
     if (this.head === entries.length) {
       this.list = [];
       this.head = 0;

@@ -69,9 +69,8 @@ function tooLarge(maxBytes: number): BodyError {
 function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservation: BodyReservation | undefined, length: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let chunks: Buffer[] = [];
-    // Shared memory: a scan thread reads it where it is. A transferred ArrayBuffer would come back as a new one,
-    // which V8 counts as new external memory each time (a full GC every few dozen large bodies).
-    let whole = length > 0 ? Buffer.from(new SharedArrayBuffer(length)) : undefined;
+    // Owned whole (offset 0, no pool) like Buffer.concat's result.
+    let whole = length > 0 ? Buffer.allocUnsafeSlow(length) : undefined;
     let raw = 0;
     let decoded = 0;
     let done = false;

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { makeBatch, type WriteTarget } from '../../src/batch.js';
 import type { Batch } from '../../src/batch.js';
 import type { BatchQueue, OfferResult } from '../../src/queue/queue.js';
@@ -11,6 +13,12 @@ import type { BatchQueue, OfferResult } from '../../src/queue/queue.js';
 /** A queue under test and how a batch enters it. */
 export interface ContractQueue extends BatchQueue {
   add(batch: Batch): Promise<OfferResult>;
+}
+
+/** A full garbage collection on demand (the test process was not started with --expose-gc). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose_gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 const target = (db: string): WriteTarget => ({ db, rp: '', precision: 'n', credentials: {} });
@@ -112,6 +120,30 @@ export function queueContract(name: string, make: (capacityBytes: number) => Con
       for (let i = leases.length - 2; i >= 0; i -= 2) q.ack(leases[i]!);
       assert.equal(q.length, 0);
       assert.equal(q.bytes, 0);
+    });
+
+    test('a batch that has left the queue is not held by it, while the queue stays busy', async () => {
+      // The memory a queue keeps is what it holds (its bytes): a delivered body must be free for the collector even
+      // when the queue never empties, or a busy relay keeps every body it has sent since it was last idle.
+      const q = await make(1 << 24);
+      const gone: Array<WeakRef<Batch>> = [];
+      await q.add(batch('db', 'first v=1 1\n'));
+      const send = async (i: number): Promise<void> => {
+        const b = batch('db', `m v=${i} ${i}\n`);
+        gone.push(new WeakRef(b));
+        await q.add(b);
+      };
+      // Its own function: a lease held in the test's (async) frame would keep its batch alive.
+      const deliverOne = (): void => q.ack(q.lease(1)!);
+      for (let i = 0; i < 100; i++) {
+        await send(i);
+        deliverOne();
+      }
+      assert.equal(q.length, 1, 'one batch still queued: the queue never emptied');
+      await new Promise((r) => setImmediate(r));
+      collectGarbage();
+      const held = gone.filter((w) => w.deref() !== undefined).length;
+      assert.equal(held, 1, 'only the batch still queued is alive');
     });
   });
 }
