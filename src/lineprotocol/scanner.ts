@@ -103,21 +103,25 @@ let ops = new Int32Array(OPS_INITIAL);
 let nOps = 0;
 
 /**
- * The fast path in WebAssembly (wasm-fast-path.ts), made on first use; undefined runs fastLine below instead (no
- * WebAssembly here, or a test comparing the two).
+ * The fast path in WebAssembly (wasm-fast-path.ts), made on first use; null until then, undefined where WebAssembly
+ * is unavailable (fastLine below runs instead).
  */
 let wasm: WasmFastPath | undefined | null = null;
-let wasmEnabled = true;
+/** 'auto': WebAssembly for bodies of WASM_MIN_BYTES and more. Tests force one path or the other. */
+let choice: 'auto' | 'wasm' | 'js' = 'auto';
+/** Below this, a call into WebAssembly (copy in, plan out) costs more than it saves: one or two lines. */
+const WASM_MIN_BYTES = 512;
 
-/** Chooses the fast path: 'wasm' (the default, where WebAssembly is available) or 'js'. Tests compare the two. */
-export function useFastPath(kind: 'wasm' | 'js'): void {
-  wasmEnabled = kind === 'wasm';
+/** Chooses the fast path: 'auto' (the default), or always 'wasm' or always 'js' (tests compare the two). */
+export function useFastPath(kind: 'auto' | 'wasm' | 'js'): void {
+  choice = kind;
 }
 
-/** Which fast path scanLines runs now. */
-export function fastPathInUse(): 'wasm' | 'js' {
-  if (wasmEnabled && wasm === null) wasm = WasmFastPath.create();
-  return wasmEnabled && wasm ? 'wasm' : 'js';
+/** Which fast path a body of `length` bytes takes now. */
+export function fastPathFor(length: number): 'wasm' | 'js' {
+  if (choice === 'js' || (choice === 'auto' && length < WASM_MIN_BYTES)) return 'js';
+  if (wasm === null) wasm = WasmFastPath.create();
+  return wasm ? 'wasm' : 'js';
 }
 
 export function scanLines(input: Buffer, opts: ScanOptions): ScanResult {
@@ -136,7 +140,7 @@ export function scanLines(input: Buffer, opts: ScanOptions): ScanResult {
   nOps = 0;
 
   const lastLF = input.lastIndexOf(CH.LF);
-  const fast = fastPathInUse() === 'wasm' && len > 0 ? wasm! : undefined;
+  const fast = len > 0 && fastPathFor(len) === 'wasm' ? wasm! : undefined;
   fast?.load(input);
   let pos = 0;
   while (pos < len) {
