@@ -140,8 +140,7 @@ export function scanLines(input: Buffer, opts: ScanOptions): ScanResult {
   nOps = 0;
 
   const lastLF = input.lastIndexOf(CH.LF);
-  const fast = len > 0 && fastPathFor(len) === 'wasm' ? wasm! : undefined;
-  fast?.load(input);
+  const fast = len > 0 && fastPathFor(len) === 'wasm' && wasm!.load(input) ? wasm! : undefined;
   let pos = 0;
   while (pos < len) {
     if (fast) {

@@ -61,19 +61,29 @@ export class WasmFastPath {
     return mod ? new WasmFastPath(mod) : undefined;
   }
 
-  /** Copies the input (and the sentinel) in; the plan area follows it. */
-  load(input: Buffer): void {
+  /**
+   * Copies the input (and the sentinel) in; the plan area follows it. False when the memory cannot grow to hold it
+   * (the scanner then takes its JS path for this body).
+   */
+  load(input: Buffer): boolean {
     const base = this.exports.__heap_base.value as number;
     this.inputAt = base;
     this.len = input.length;
     this.opsAt = (base + input.length + 1 + 7) & ~7;
     const need = this.opsAt + OPS_CAP * 12;
     const memory = this.exports.memory;
-    if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    if (memory.buffer.byteLength < need) {
+      try {
+        memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+      } catch {
+        return false;
+      }
+    }
     const bytes = new Uint8Array(memory.buffer);
     bytes.set(input, this.inputAt);
     bytes[this.inputAt + input.length] = 0x0a;
     this.plan = new Int32Array(memory.buffer, this.opsAt, OPS_CAP * 3);
+    return true;
   }
 
   /**

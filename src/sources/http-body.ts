@@ -69,7 +69,7 @@ function tooLarge(maxBytes: number): BodyError {
 function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservation: BodyReservation | undefined, length: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let chunks: Buffer[] = [];
-    // Owned whole (offset 0, no pool) like Buffer.concat's result.
+    // One allocation of the announced size (see above).
     let whole = length > 0 ? Buffer.allocUnsafeSlow(length) : undefined;
     let raw = 0;
     let decoded = 0;
