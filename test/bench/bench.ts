@@ -15,6 +15,7 @@
  *   BENCH_INFLUX_CASES       e.g. "5000x16"
  *   BENCH_ENGINE             load generator for the sink scenario: wrk (default, less CPU) or autocannon
  *   BENCH_OUTPUT_EXTRA       JSON of extra output keys for the relay, e.g. '{"max-in-flight":4}'
+ *   RELAY_NODE_ARGS          node flags for the relay's process, e.g. "--v8-pool-size=1" (test/helpers/relay.ts)
  *   BENCH_PROFILE=1          run the sink scenario's relay under --cpu-prof and summarize the hot functions
  *   GO_RELAY_BIN             path of InfluxData's Go influxdb-relay binary: the sink scenario runs every case again
  *                            against it and the report shows its rows beside ours (never downloaded; unset = not run)

@@ -161,6 +161,11 @@ function relayMain(opts: { main?: string; command?: string }): string {
   return main;
 }
 
+/** RELAY_NODE_ARGS: node flags for the relay's process (V8 experiments in benchmarks, e.g. `--v8-pool-size=1`). */
+function nodeFlags(): string[] {
+  return (process.env.RELAY_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+}
+
 function spawnRelay(
   configPath: string,
   dir: string,
@@ -168,7 +173,7 @@ function spawnRelay(
 ): ChildProcess {
   const main = relayMain(opts);
   const argv = ['-config', configPath, ...(opts.args ?? [])];
-  const child = spawn(opts.command ?? process.execPath, opts.command === undefined ? [main, ...argv] : argv, {
+  const child = spawn(opts.command ?? process.execPath, opts.command === undefined ? [...nodeFlags(), main, ...argv] : argv, {
     cwd: dir,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
