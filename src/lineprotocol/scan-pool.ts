@@ -25,7 +25,7 @@ const OFFLOAD_MIN_BYTES = 64 * 1024;
 
 /** Staging slots per thread: one body being scanned, one waiting in its message queue; more bodies wait here. */
 const SLOTS_PER_THREAD = 2;
-/** A slot larger than this (after a huge body) is let go once used, so that it does not stay resident. */
+/** A slot larger than this (for a huge body) is let go once used, on both sides, so that it does not stay resident. */
 const SLOT_KEEP_BYTES = 4 << 20;
 
 /**
@@ -51,7 +51,7 @@ interface Job {
 interface Thread {
   readonly worker: Worker;
   /** Jobs on the thread, by request id, with the slot each occupies. */
-  readonly pending: Map<number, { readonly job: Job; readonly slot: number }>;
+  readonly pending: Map<number, { readonly job: Job; readonly slot: number; readonly keep: boolean }>;
   /** Jobs waiting for a free slot, in arrival order. */
   readonly waiting: Job[];
   /** Staging memory per slot (undefined until first needed, or after a huge body); `free` lists the idle ones. */
@@ -102,7 +102,7 @@ export class ScanPool {
       const p = thread.pending.get(reply.id);
       if (!p) return;
       thread.pending.delete(reply.id);
-      if ((thread.slots[p.slot]?.byteLength ?? 0) > SLOT_KEEP_BYTES) thread.slots[p.slot] = undefined;
+      if (!p.keep) thread.slots[p.slot] = undefined;
       thread.free.push(p.slot);
       const next = thread.waiting.shift();
       if (next) this.send(thread, next);
@@ -177,9 +177,10 @@ export class ScanPool {
       thread.slots[slot] = memory;
     }
     job.input.copy(new Uint8Array(memory!));
+    const keep = memory!.byteLength <= SLOT_KEEP_BYTES;
     const id = ++this.ids;
-    thread.pending.set(id, { job, slot });
-    const req: ScanRequest = { id, slot, length: job.input.length, precision: job.precision, stamp: job.stamp, ...(fresh ? { memory } : {}) };
+    thread.pending.set(id, { job, slot, keep });
+    const req: ScanRequest = { id, slot, keep, length: job.input.length, precision: job.precision, stamp: job.stamp, ...(fresh ? { memory } : {}) };
     thread.worker.postMessage(req);
   }
 

@@ -12,6 +12,8 @@ export interface ScanRequest {
   readonly slot: number;
   /** The slot's memory, sent when the slot is new or was replaced by a larger one; kept for later requests. */
   readonly memory?: SharedArrayBuffer;
+  /** False for a slot made for one huge body: let it go after this scan. */
+  readonly keep: boolean;
   readonly length: number;
   readonly precision: Precision;
   readonly stamp: string;
@@ -30,12 +32,13 @@ export interface ScanReply {
 const port = parentPort;
 if (!port) throw new Error('scan-worker.js runs as a worker thread');
 
-const slots: Buffer[] = [];
+const slots: Array<Buffer | undefined> = [];
 
 port.on('message', (req: ScanRequest) => {
   if (req.memory) slots[req.slot] = Buffer.from(req.memory);
   const input = slots[req.slot]!.subarray(0, req.length);
   const r = scanLines(input, { precision: req.precision, stamp: req.stamp });
+  if (!req.keep) slots[req.slot] = undefined;
   const reply: ScanReply = {
     id: req.id,
     // Copied by postMessage: the slot is reused as soon as this reply arrives.
