@@ -74,6 +74,26 @@ static inline i32 escape_ok(const u8 *buf, i32 i, i32 last) {
   return n != '\\' && n != '\n';
 }
 
+/* The class of the byte that ended the last token(). */
+static i32 t_class;
+
+/*
+ * Returns the end of a token's plain bytes and valid escapes from i, and sets t_class to the class of the byte that
+ * ended it; BAIL for an escape the exact path must judge. (The JS unrolls this loop four times; here the compiler
+ * inlines it.)
+ */
+static inline i32 token(const u8 *buf, i32 i, i32 last, const u8 *table) {
+  for (;;) {
+    u8 c = table[buf[i]];
+    if (c == PLAIN) i++;
+    else if (c != BACKSLASH) {
+      t_class = c;
+      return i;
+    } else if (escape_ok(buf, i, last)) i += 2;
+    else return BAIL;
+  }
+}
+
 static i32 fast_number(const u8 *buf, i32 i, i32 uns) {
   i32 neg = buf[i] == '-';
   if (neg) i++;
@@ -172,40 +192,25 @@ static inline i32 line_end(i32 p, i32 content_end, i32 end, i32 has_time) {
 }
 
 static i32 fast_line(const u8 *buf, i32 p, i32 last, const char *ts_limit, i32 uns) {
-  i32 i = p;
-  u8 c;
-
-  for (;;) {
-    c = MEASUREMENT[buf[i]];
-    if (c == PLAIN) i++;
-    else if (c != BACKSLASH) break;
-    else if (escape_ok(buf, i, last)) i += 2;
-    else return BAIL;
-  }
+  i32 i = token(buf, p, last, MEASUREMENT);
+  if (i == BAIL) return BAIL;
+  i32 c = t_class;
 
   i32 n_tags = 0;
   while (c == COMMA) {
     i32 ks = ++i;
-    for (;;) {
-      c = TAG[buf[i]];
-      if (c == PLAIN) i++;
-      else if (c != BACKSLASH) break;
-      else if (escape_ok(buf, i, last)) i += 2;
-      else return BAIL;
-    }
+    i = token(buf, i, last, TAG);
+    if (i == BAIL) return BAIL;
+    c = t_class;
     if (c != EQUALS || i == ks || n_tags == MAX_FAST_TAGS) return BAIL;
     tag_keys[2 * n_tags] = ks;
     tag_keys[2 * n_tags + 1] = i;
     n_tags++;
     i32 vs = ++i;
     if (buf[i] == '=') i++;
-    for (;;) {
-      c = TAG[buf[i]];
-      if (c == PLAIN) i++;
-      else if (c != BACKSLASH) break;
-      else if (escape_ok(buf, i, last)) i += 2;
-      else return BAIL;
-    }
+    i = token(buf, i, last, TAG);
+    if (i == BAIL) return BAIL;
+    c = t_class;
     if (i == vs || (c != COMMA && c != SPACE)) return BAIL;
   }
   if (c != SPACE) return BAIL;
@@ -214,13 +219,9 @@ static i32 fast_line(const u8 *buf, i32 p, i32 last, const char *ts_limit, i32 u
 
   for (;;) {
     i32 ks = i;
-    for (;;) {
-      c = TAG[buf[i]];
-      if (c == PLAIN) i++;
-      else if (c != BACKSLASH) break;
-      else if (escape_ok(buf, i, last)) i += 2;
-      else return BAIL;
-    }
+    i = token(buf, i, last, TAG);
+    if (i == BAIL) return BAIL;
+    c = t_class;
     if (c != EQUALS || i == ks) return BAIL;
 
     u8 v = VALUE_START[buf[++i]];
