@@ -1,12 +1,12 @@
 /*
- * The scanner's fast path (scanner.ts: fastLine and its helpers), compiled to WebAssembly. A line-for-line port:
+ * The scanner's fast path (scanner.ts: fastLine and its helpers), compiled to WebAssembly. A port check for check:
  * the same tables, the same BAIL cases, so the JS exact path still decides every line this code is unsure of.
  * Built by `make wasm` (clang --target=wasm32, no libc) into fast-line-wasm.ts; scanner.ts falls back to its own
- * fastLine when WebAssembly is unavailable. Keep the two in step: test/unit/lineprotocol/fast-line-wasm.test.ts
- * runs both over the same inputs.
+ * fastLine when WebAssembly is unavailable. Keep the two in step: differential.test.ts runs both against the exact
+ * path, and scanner-wasm.test.ts and scanner-verdicts-wasm.test.ts run the scanner's tables through this one.
  *
- * Memory (owned by the JS side, see fast-line-wasm-runner.ts): the input at INPUT (copied in, followed by a '\n'
- * sentinel, so the body's last line needs no copy of its own), the output plan (start, end, op) triples after it.
+ * Memory (laid out by wasm-fast-path.ts): the input from __heap_base (copied in, followed by a '\n' sentinel, so the
+ * body's last line needs no copy of its own), the output plan's (start, end, op) triples after it.
  */
 typedef unsigned char u8;
 typedef int i32;
