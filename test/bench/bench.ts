@@ -172,7 +172,8 @@ async function benchIn(work: string): Promise<number> {
         engine: settings.engine,
         outputExtra: settings.outputExtra,
         ...(profileDir ? { profileDir } : {}),
-        ...(settings.goRelayBin ? { goRelayBin: settings.goRelayBin, idleRssAfterS: quick ? 1 : 4 } : {}),
+        idleRssAfterS: quick ? 1 : 4,
+        ...(settings.goRelayBin ? { goRelayBin: settings.goRelayBin } : {}),
         log,
       });
     } catch (err) {

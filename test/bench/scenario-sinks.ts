@@ -53,7 +53,7 @@ export interface SinkScenarioOptions {
 export interface SinkScenarioResult {
   results: CaseResult[];
   relayToml: string;
-  /** VmRSS before any load, `idleRssAfterS` after start (only with goRelayBin, for the comparison). */
+  /** VmRSS before any load, `idleRssAfterS` after start. */
   idleRssMiB?: number;
   /** The same cases against the Go influxdb-relay (goRelayBin). */
   go?: { results: CaseResult[]; toml: string; idleRssMiB: number };
@@ -238,7 +238,7 @@ export async function runSinkScenario(o: SinkScenarioOptions): Promise<SinkScena
       o.relayHead ? { head: o.relayHead } : {},
     );
     const { relay } = bench;
-    const idleRssMiB = o.goRelayBin ? await idleRss(relay.pid, o.idleRssAfterS ?? 4) : undefined;
+    const idleRssMiB = await idleRss(relay.pid, o.idleRssAfterS ?? 4);
     const u: UnderTest = {
       target: { relayUrl: relay.url, relayPid: relay.pid, backends: BACKENDS, sinkPids: sinkPids(sinks) },
       check: (s, _c, run, v) => verify(s, sinks, run, v),
@@ -249,7 +249,7 @@ export async function runSinkScenario(o: SinkScenarioOptions): Promise<SinkScena
     const result: SinkScenarioResult = {
       results: await runCases(u, o, o.label ?? 'sinks'),
       relayToml: bench.toml,
-      ...(idleRssMiB !== undefined ? { idleRssMiB } : {}),
+      idleRssMiB,
     };
     await bench.relay.stop();
     await bench.relay.destroy();
