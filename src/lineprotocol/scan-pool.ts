@@ -104,8 +104,7 @@ export class ScanPool {
       thread.pending.delete(reply.id);
       if (!p.keep) thread.slots[p.slot] = undefined;
       thread.free.push(p.slot);
-      const next = thread.waiting.shift();
-      if (next) this.send(thread, next);
+      this.dispatch(thread);
       p.job.resolve({
         body: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : p.job.input,
         points: reply.points,
@@ -160,10 +159,18 @@ export class ScanPool {
     const thread = (this.threads[index] ??= this.spawn(index));
     this.scannedSinceCheck = true;
     return new Promise<ScanResult>((resolve, reject) => {
-      const job: Job = { input, precision, stamp, resolve, reject };
-      if (thread.free.length > 0) this.send(thread, job);
-      else thread.waiting.push(job);
+      thread.waiting.push({ input, precision, stamp, resolve, reject });
+      this.dispatch(thread);
     });
+  }
+
+  /** Sends waiting jobs to the thread while it has free slots. */
+  private dispatch(thread: Thread): void {
+    while (thread.free.length > 0) {
+      const job = thread.waiting.shift();
+      if (!job) return;
+      this.send(thread, job);
+    }
   }
 
   /** Copies the job's body into a free slot of the thread (a larger one when it does not fit) and posts it. */
@@ -172,8 +179,15 @@ export class ScanPool {
     let memory = thread.slots[slot];
     const fresh = memory === undefined || memory.byteLength < job.input.length;
     if (fresh) {
-      // Powers of two, so that a stream of bodies of slightly different sizes settles on one slot size.
-      memory = new SharedArrayBuffer(Math.max(OFFLOAD_MIN_BYTES, 2 ** Math.ceil(Math.log2(job.input.length))));
+      try {
+        // Powers of two, so that a stream of bodies of slightly different sizes settles on one slot size.
+        memory = new SharedArrayBuffer(Math.max(OFFLOAD_MIN_BYTES, 2 ** Math.ceil(Math.log2(job.input.length))));
+      } catch {
+        // No memory for a slot this size: this body is scanned here instead, and the slot stays free.
+        thread.free.push(slot);
+        scanInline(job);
+        return;
+      }
       thread.slots[slot] = memory;
     }
     job.input.copy(new Uint8Array(memory!));
@@ -199,5 +213,13 @@ export class ScanPool {
       t.waiting.length = 0;
     }
     this.threads.length = 0;
+  }
+}
+
+function scanInline(job: Job): void {
+  try {
+    job.resolve(scanLines(job.input, { precision: job.precision, stamp: job.stamp }));
+  } catch (err) {
+    job.reject(err as Error);
   }
 }

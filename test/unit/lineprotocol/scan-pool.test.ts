@@ -101,3 +101,22 @@ test('threads start with the first large body, not with the pool, and exit once 
     await p.close();
   }
 });
+
+test('no memory for a staging slot: the body is scanned inline, and the bodies behind it still get their answers', async () => {
+  const p = new ScanPool(1);
+  p.start();
+  const real = globalThis.SharedArrayBuffer;
+  globalThis.SharedArrayBuffer = class {
+    constructor() {
+      throw new RangeError('Array buffer allocation failed');
+    }
+  } as unknown as SharedArrayBufferConstructor;
+  try {
+    const bodies = [3000, 3100, 3200, 3300].map((n) => Array.from({ length: n }, (_, i) => line(i)).join(''));
+    const results = await Promise.all(bodies.map((t) => p.scan(owned(t), 'n')));
+    results.forEach((r, k) => assert.equal(r.body.toString(), bodies[k]));
+  } finally {
+    globalThis.SharedArrayBuffer = real;
+    await p.close();
+  }
+});
