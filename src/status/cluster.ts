@@ -66,10 +66,15 @@ async function pings(url: string, timeoutMs: number): Promise<void> {
   if (res.statusCode !== 204) throw new Error(`/ping answered ${res.statusCode}`);
 }
 
-function serverView(rows: readonly StatsRow[] | undefined, backend: string, server: string): ServerView | undefined {
+/**
+ * One server's row of HAProxy's stats. A check in progress is reported as its last result prefixed with "* "
+ * (HAProxy's management guide, check_status): the prefix is dropped, the last result is what the view shows.
+ */
+export function serverView(rows: readonly StatsRow[] | undefined, backend: string, server: string): ServerView | undefined {
   const row = rows?.find((r) => r['pxname'] === backend && r['svname'] === server);
   if (row === undefined) return undefined;
-  return { status: row['status'] ?? '', check: row['check_status'] ?? '', sessions: Number(row['scur'] ?? 0) };
+  const check = (row['check_status'] ?? '').replace(/^\* /, '');
+  return { status: row['status'] ?? '', check, sessions: Number(row['scur'] ?? 0) };
 }
 
 const STATE_ORDER = ['down', 'catching-up', 'up'];

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseStatsCsv } from '../../../src/status/haproxy-stats.js';
-import type { ClusterStatus } from '../../../src/status/cluster.js';
+import { serverView, type ClusterStatus } from '../../../src/status/cluster.js';
 import { renderClusterTable } from '../../../src/status/table.js';
 
 test("HAProxy's stats CSV is keyed by the header's column names", () => {
   const rows = parseStatsCsv('# pxname,svname,status,check_status,scur,\nwrites,relay-1,UP,L7OK,0,\nwrites,BACKEND,UP,,0,\n');
   assert.deepEqual(rows[0], { pxname: 'writes', svname: 'relay-1', status: 'UP', check_status: 'L7OK', scur: '0', '': '' });
   assert.throws(() => parseStatsCsv('Unknown command'), /not HAProxy's stats CSV/);
+});
+
+test('a health check in progress shows its last result, without HAProxy\'s "* " prefix', () => {
+  const rows = parseStatsCsv('# pxname,svname,status,check_status,scur,\nreads_fresh,influxdb-b,UP,* L7OK,2,\nreads_fresh,influxdb-a,DOWN,L4CON,0,\n');
+  assert.deepEqual(serverView(rows, 'reads_fresh', 'influxdb-b'), { status: 'UP', check: 'L7OK', sessions: 2 });
+  assert.deepEqual(serverView(rows, 'reads_fresh', 'influxdb-a'), { status: 'DOWN', check: 'L4CON', sessions: 0 });
+  assert.equal(serverView(rows, 'writes', 'influxdb-a'), undefined);
 });
 
 test('the terminal table names a relay that does not answer and a database that is down', () => {
