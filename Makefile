@@ -33,6 +33,9 @@ docs-check: ## Fail when generated docs, configs or the scanner's WebAssembly dr
 		$(NODE) dist/src/main.js haproxy -cluster $${c%%:*} | diff -u $${c##*:} - \
 		|| { echo "$${c##*:} is stale: run 'make haproxy'"; exit 1; }; done
 
+# Every relay a test starts overwrites pooled body memory when it returns, so a read after that fails a test (body-pool.ts).
+test test-unit test-integration: export INFLUX_RELAY_BODY_POOL_CHECK = 1
+
 test: deps build lint docs-check ## Everything CI runs: install, build, lint, docs drift, unit + integration tests
 	@$(NODE) --test --test-reporter=spec $(TEST_FILES)
 

@@ -10,6 +10,7 @@
  *   protocol: it goes to each backend's /query through the same queue as the writes, so it keeps its place among
  *   them. Its key is unique: it never merges with a write or with another statement.
  */
+import type { BodyOwners } from './body-pool.js';
 import type { Precision } from './lineprotocol/precision.js';
 
 /** Credentials the client sent; passed through to the backends unchanged. */
@@ -42,6 +43,11 @@ export interface Batch {
   readonly receivedAt: number;
   /** Set: `body` is an InfluxQL query that changes state, sent to /query (`points` is 0). */
   readonly statement?: true;
+  /**
+   * Set when `body` is pooled memory (body-pool.ts): each memory queue holding the batch holds the body too, and
+   * lets go when the batch leaves it.
+   */
+  readonly owners?: BodyOwners;
 }
 
 /** The merge key of a target: equal keys, equal request URL and headers. */
@@ -50,8 +56,8 @@ function targetKey(t: WriteTarget): string {
   return `${t.db}\u0000${t.rp}\u0000${t.precision}\u0000${c.authorization ?? ''}\u0000${c.u ?? ''}\u0000${c.p ?? ''}`;
 }
 
-export function makeBatch(target: WriteTarget, body: Buffer, points: number, receivedAt = Date.now()): Batch {
-  return { target, key: targetKey(target), body, points, receivedAt };
+export function makeBatch(target: WriteTarget, body: Buffer, points: number, receivedAt = Date.now(), owners?: BodyOwners): Batch {
+  return owners ? { target, key: targetKey(target), body, points, receivedAt, owners } : { target, key: targetKey(target), body, points, receivedAt };
 }
 
 let statements = 0;

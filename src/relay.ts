@@ -31,6 +31,7 @@ import { ledgerFile, MissedWindowLedger } from './integrity/ledger.js';
 import { TrackedMemoryQueue } from './integrity/tracked-queue.js';
 import type { Spool } from './queue/spool/spool.js';
 import { BodyBudget } from './sources/body-budget.js';
+import { BodyPool } from './body-pool.js';
 import { graphiteSource } from './sources/graphite.js';
 import { HttpSource } from './sources/http.js';
 import { OpentsdbSource } from './sources/opentsdb.js';
@@ -66,7 +67,7 @@ export interface ReloadSummary {
 }
 
 /** Top-level keys a running relay cannot change: the spool, the ledger, threads and the body budget. */
-const RESTART_KEYS = ['spoolDir', 'ledgerDir', 'spoolMaxMb', 'fsync', 'fsyncIntervalMs', 'scanThreads', 'maxBodiesInFlightMb', 'antiEntropyIntervalMs', 'antiEntropyLookbackMs'] as const;
+const RESTART_KEYS = ['spoolDir', 'ledgerDir', 'spoolMaxMb', 'fsync', 'fsyncIntervalMs', 'scanThreads', 'maxBodiesInFlightMb', 'bodyPoolMb', 'antiEntropyIntervalMs', 'antiEntropyLookbackMs'] as const;
 
 const MB = 1024 * 1024;
 
@@ -78,6 +79,8 @@ export class Relay {
   private readonly scanPool: ScanPool;
   /** Request bodies in flight, decoded, across every HTTP listener (max-bodies-in-flight-mb). */
   private readonly bodyBudget: BodyBudget;
+  /** Memory for large request bodies, reused once every queue is done with them (body-pool-mb). */
+  private readonly bodyPool: BodyPool;
   /** What each backend missed; undefined without ledger-dir or spool-dir. */
   private ledger: MissedWindowLedger | undefined;
   private antiEntropy: AntiEntropy | undefined;
@@ -93,6 +96,7 @@ export class Relay {
     this.log = logger;
     this.metrics = metrics ?? new RelayMetrics();
     this.bodyBudget = new BodyBudget(config.maxBodiesInFlightMb * MB);
+    this.bodyPool = new BodyPool(config.bodyPoolMb * MB, process.env.INFLUX_RELAY_BODY_POOL_CHECK === '1');
     this.scanPool = new ScanPool(config.scanThreads < 0 ? defaultScanThreads() : config.scanThreads, logger);
   }
 
@@ -168,12 +172,13 @@ export class Relay {
     const listener: Listener = { key: listenerKey(spec), spec, source: undefined as unknown as Source, fanout, backends: new Map(), spool };
     for (const o of outputs) listener.backends.set(o.name, { backend: this.makeBackend(listener, o, logger), config: o });
     fanout.setBackends([...listener.backends.values()].map((b) => b.backend));
-    listener.source = this.makeSource(spec, fanout);
+    listener.source = this.makeSource(spec, fanout, spool !== undefined);
     this.listeners.set(listener.key, listener);
     return listener;
   }
 
-  private makeSource(spec: ListenerConfig, fanout: FanOut): Source {
+  /** `spooled`: the listener's backends read from its spool, so its bodies are not pooled (body-pool.ts). */
+  private makeSource(spec: ListenerConfig, fanout: FanOut, spooled: boolean): Source {
     switch (spec.kind) {
       case 'http': {
         const l = spec.config;
@@ -192,6 +197,7 @@ export class Relay {
             backendsNamed: (name) => this.backends.filter((b) => b.name === name).map((b) => b.health()),
             bodyBudget: this.bodyBudget,
             scanner: this.scanPool,
+            ...(spooled ? {} : { bodyPool: this.bodyPool }),
             ...(this.config.reloadEndpoint ? { reload: () => this.reloadFromFile?.() ?? Promise.reject(new Error('no config file to reload')) } : {}),
           },
           fanout,
@@ -367,7 +373,7 @@ export class Relay {
   /** A listener's own settings changed: a new source on the same fan-out; a new address is bound before the old goes. */
   private async restartSource(l: Listener, spec: ListenerConfig): Promise<void> {
     const old = l.source;
-    const fresh = this.makeSource(spec, l.fanout);
+    const fresh = this.makeSource(spec, l.fanout, l.spool !== undefined);
     if (spec.config.bindAddr !== l.spec.config.bindAddr) {
       await fresh.start();
       await old.close(Date.now() + this.config.shutdownTimeoutMs);

@@ -23,9 +23,11 @@ export class FileDeadLetters implements DeadLetterSink {
       `# dead-letter backend=${JSON.stringify(backend)} db=${JSON.stringify(t.db)} rp=${JSON.stringify(t.rp)} ` +
       `precision=${t.precision} points=${batch.points} received=${new Date(batch.receivedAt).toISOString()} ` +
       `reason=${JSON.stringify(reason)}\n`;
+    // Copied now: the batch's body may be pooled memory, reused once the caller's step is over (body-pool.ts).
+    const record = Buffer.concat([Buffer.from(header), batch.body]);
     const next = this.tail.then(async () => {
       await mkdir(path.dirname(this.path), { recursive: true });
-      await appendFile(this.path, Buffer.concat([Buffer.from(header), batch.body]));
+      await appendFile(this.path, record);
     });
     this.tail = next.catch(() => undefined);
     return next;

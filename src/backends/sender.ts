@@ -276,7 +276,8 @@ export class Sender {
     this.h.delivered(lease.points - count);
     const message = `HTTP 413: ${count} line(s) larger than the backend's body limit even alone`;
     const body = Buffer.concat(lines);
-    const batch: Batch = { ...first, body, points: count };
+    // A copy of the lines: it outlives the lease (dead letters), so it must not keep the leased body's owners.
+    const batch: Batch = { target: first.target, key: first.key, body, points: count, receivedAt: first.receivedAt };
     this.h.dropped([batch], count, 'too-large', message);
     this.h.deadLetter(batch, message);
     const answer = JSON.stringify({ error: `request entity too large: ${count} line(s) exceed this backend's body limit` });

@@ -555,6 +555,14 @@ export const ROOT_FIELDS = {
       'fit gets 503 + `Retry-After` before its body is read; a chunked or gzip body that outgrows what is left gets ' +
       'the same. At least the largest `max-body-size-mb`.',
   ),
+  bodyPoolMb: ours(
+    'body-pool-mb',
+    integer(32, { min: 0, unit: 'MB' }),
+    'Memory kept for reuse by large request bodies (64 KB to 8 MB, with a Content-Length): a body is read into ' +
+      'memory that earlier bodies used once every backend queue is done with them, instead of new memory that the ' +
+      'garbage collector must reclaim: less GC work and lower peak memory under load (docs/benchmarks.md). This ' +
+      'bounds what stays idle, not what is in use. Listeners with a spool do not pool. 0 turns pooling off.',
+  ),
   http: go('http', listeners(httpListener.schema), 'HTTP listeners: `[[http]]` tables.'),
   udp: go('udp', listeners(udpListener.schema), 'UDP listeners: `[[udp]]` tables.'),
   tcp: ours('tcp', listeners(tcpListener.schema), 'TCP line-protocol listeners: `[[tcp]]` tables.'),

@@ -26,6 +26,7 @@ export interface RelayConfig {
   readonly antiEntropyLookbackMs: number;
   /** Relay-wide bound of HTTP request bodies in flight (decoded), shared by every [[http]] listener. */
   readonly maxBodiesInFlightMb: number;
+  readonly bodyPoolMb: number;
   readonly http: readonly HttpListenerConfig[];
   readonly udp: readonly UdpListenerConfig[];
   readonly tcp: readonly TcpListenerConfig[];

@@ -1,6 +1,7 @@
 /**
  * A bounded in-memory FIFO of batches (the queue when no spool is configured), over the entries core both queues
- * share (entries.ts).
+ * share (entries.ts). A pooled body (body-pool.ts) is held while its batch is here: offer holds it, ack and eviction
+ * let go; abandon does not (a request in flight at shutdown may still be writing it).
  */
 import type { Batch } from '../batch.js';
 import { DONE, Entries, LEASED, PENDING, type QueueEntry } from './entries.js';
@@ -43,6 +44,7 @@ export class MemoryQueue implements OfferQueue {
   offer(batch: Batch): OfferResult {
     if (this.heldBytes + batch.body.length > this.capacity) return 'full';
     this.entries.push({ batch, state: PENDING });
+    batch.owners?.hold();
     this.heldBytes += batch.body.length;
     this.held++;
     return 'queued';
@@ -61,6 +63,7 @@ export class MemoryQueue implements OfferQueue {
       if (e.state !== LEASED) throw new Error('BUG: ack of an entry that is not leased');
       e.state = DONE;
       this.heldBytes -= e.batch.body.length;
+      e.batch.owners?.drop();
     }
     this.held -= lease.batches.length;
     this.leased -= lease.batches.length;
@@ -76,6 +79,7 @@ export class MemoryQueue implements OfferQueue {
       e.state = DONE;
       freed += e.batch.body.length;
       dropped.push(e.batch);
+      e.batch.owners?.drop();
     }
     this.heldBytes -= freed;
     this.held -= dropped.length;

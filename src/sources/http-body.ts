@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
+import type { BodyPool } from '../body-pool.js';
 import type { BodyReservation } from './body-budget.js';
 
 export class BodyError extends Error {
@@ -39,7 +40,8 @@ export function announcedBytes(req: IncomingMessage, maxBytes: number): number {
   return Number.isFinite(declared) && declared > 0 ? Math.min(declared, maxBytes) : 0;
 }
 
-export async function readBody(req: IncomingMessage, maxBytes: number, reservation?: BodyReservation): Promise<Buffer> {
+/** With a pool, a large body with a Content-Length is read into pooled memory: the caller then owns it (body-pool.ts). */
+export async function readBody(req: IncomingMessage, maxBytes: number, reservation?: BodyReservation, pool?: BodyPool): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
     req.resume();
@@ -51,7 +53,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number, reservati
     throw tooLarge(maxBytes);
   }
   const gzip = encoding === 'gzip';
-  return collect(req, maxBytes, gzip, reservation, !gzip && Number.isFinite(declared) && declared >= PREALLOCATE_MIN_BYTES ? declared : 0);
+  return collect(req, maxBytes, gzip, reservation, !gzip && Number.isFinite(declared) && declared >= PREALLOCATE_MIN_BYTES ? declared : 0, pool);
 }
 
 function tooLarge(maxBytes: number): BodyError {
@@ -66,11 +68,11 @@ function tooLarge(maxBytes: number): BodyError {
  * chunk is freed at once instead of living until a final concat, which halves a large body's peak memory and keeps
  * the allocator from fragmenting under many concurrent bodies (resident memory under load).
  */
-function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservation: BodyReservation | undefined, length: number): Promise<Buffer> {
+function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservation: BodyReservation | undefined, length: number, pool: BodyPool | undefined): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let chunks: Buffer[] = [];
-    // One allocation of the announced size (see above).
-    let whole = length > 0 ? Buffer.allocUnsafeSlow(length) : undefined;
+    // One allocation of the announced size (see above), from the pool when it serves that size.
+    let whole = length > 0 ? (pool?.take(length) ?? Buffer.allocUnsafeSlow(length)) : undefined;
     let raw = 0;
     let decoded = 0;
     let done = false;
@@ -80,6 +82,7 @@ function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservat
       if (done) return;
       done = true;
       chunks.length = 0;
+      if (whole) pool?.giveBack(whole); // nobody else saw it
       whole = undefined;
       gunzip?.destroy();
       reject(err);
@@ -92,6 +95,7 @@ function collect(req: IncomingMessage, maxBytes: number, gzip: boolean, reservat
       if (whole && decoded <= whole.length) chunk.copy(whole, decoded - chunk.length);
       else {
         // More than announced (node's parser does not let this happen): keep what came, as chunks.
+        // (The chunks then keep pooled memory that nobody owns: it is never returned, and the GC frees it.)
         if (whole) chunks = [whole.subarray(0, decoded - chunk.length)];
         whole = undefined;
         chunks.push(chunk);

@@ -15,6 +15,7 @@ import { ScanPool } from '../lineprotocol/scan-pool.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RelayMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress } from '../net/address.js';
+import type { BodyPool } from '../body-pool.js';
 import { BodyBudget, type BodyReservation } from './body-budget.js';
 import { announcedBytes, OVER_BUDGET, overBudget } from './http-body.js';
 import { sendError, baseHeaders } from './respond.js';
@@ -39,6 +40,8 @@ export interface HttpSourceOptions extends WritePipelineOptions {
   readonly backendsNamed?: (name: string) => readonly BackendHealth[];
   /** The relay-wide budget of bodies in flight, shared by every listener; a private one of the default size if absent. */
   readonly bodyBudget?: BodyBudget;
+  /** Memory for large bodies, reused; only where every backend has a memory queue (body-pool.ts). */
+  readonly bodyPool?: BodyPool;
 }
 
 /** `max-bodies-in-flight-mb`'s default, for a listener built without the relay's shared budget. */
@@ -79,8 +82,8 @@ export class HttpSource {
   ) {
     this.log = logger.child({ component: 'http', listener: options.listener });
     const scanner = options.scanner ?? new ScanPool(0);
-    this.v1Writes = new WritePipeline(options, fanout, metrics, this.log, v1Dialect, scanner);
-    this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2Dialect, scanner);
+    this.v1Writes = new WritePipeline(options, fanout, metrics, this.log, v1Dialect, scanner, options.bodyPool);
+    this.v2Writes = new WritePipeline(options, fanout, metrics, this.log, v2Dialect, scanner, options.bodyPool);
     this.queries = new QueryEndpoint(options, fanout, metrics, this.log);
     this.budget = options.bodyBudget ?? new BodyBudget(DEFAULT_BODIES_IN_FLIGHT_BYTES);
     // The only place a listener reaches its backends: their health, for /health.

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeBatch, type WriteTarget } from '../batch.js';
+import type { BodyOwners, BodyPool } from '../body-pool.js';
 import type { Consistency } from '../config/enums.js';
 import type { FanOut } from '../fanout.js';
 import type { ScanPool } from '../lineprotocol/scan-pool.js';
@@ -50,6 +51,8 @@ export class WritePipeline {
     private readonly log: Logger,
     readonly dialect: ClientDialect,
     private readonly scanner: Pick<ScanPool, 'scan'>,
+    /** Memory for large bodies; only for a listener whose backends all have memory queues (body-pool.ts). */
+    private readonly pool?: BodyPool,
   ) {
     this.received = metrics.pointsReceived.labels(options.listener);
     this.badLines = metrics.linesRejected.labels(options.listener);
@@ -81,7 +84,7 @@ export class WritePipeline {
 
     let body: Buffer;
     try {
-      body = await readBody(req, this.options.maxBodyBytes, budget);
+      body = await readBody(req, this.options.maxBodyBytes, budget, this.pool);
     } catch (err) {
       if (err instanceof BodyError) {
         if (err.status === 413) res.setHeader('Connection', 'close');
@@ -93,7 +96,19 @@ export class WritePipeline {
       return;
     }
 
+    // This request owns a pooled body until it is done here; the queues that take its batch hold it on their own.
+    const owners = this.pool?.owners(body);
+    try {
+      await this.forward(res, parsed, body, owners, receivedAt);
+    } finally {
+      owners?.drop();
+    }
+  }
+
+  private async forward(res: ServerResponse, parsed: Exclude<ParsedWrite, { error: string }>, body: Buffer, owners: BodyOwners | undefined, receivedAt: number): Promise<void> {
     const scan = await this.scanner.scan(body, parsed.target.precision);
+    // A scan that rewrote the body (stamps, bad lines left out) made new memory: the pooled body is not in the batch.
+    const batchOwners = owners && scan.body.buffer === body.buffer ? owners : undefined;
     if (scan.errorCount > 0) this.badLines.inc(scan.errorCount);
     if (scan.points === 0) {
       if (scan.errorCount > 0) return this.refuse(res, 400, 'parse-error', describeParseErrors(scan));
@@ -102,7 +117,7 @@ export class WritePipeline {
     this.received.inc(scan.points);
     if (scan.stamped > 0) this.stampedPoints.inc(scan.stamped);
 
-    const result = await this.fanout.write(makeBatch(parsed.target, scan.body, scan.points, receivedAt), parsed.consistency);
+    const result = await this.fanout.write(makeBatch(parsed.target, scan.body, scan.points, receivedAt, batchOwners), parsed.consistency);
     switch (result.kind) {
       case 'accepted':
         if (scan.errorCount > 0) return this.refuse(res, 400, 'partial-write', `partial write: ${describeParseErrors(scan)}`);

@@ -52,6 +52,7 @@ describe("influxdb-relay's own sample", () => {
       reloadEndpoint: false,
       answerTimeoutMs: 2000,
       maxBodiesInFlightMb: 256,
+      bodyPoolMb: 32,
       http: [
         {
           name: 'example-http',

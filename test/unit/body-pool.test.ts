@@ -1,0 +1,80 @@
+// The body pool: which bodies it serves, when memory comes back (never within the step that let it go), the idle
+// bound, check mode, and misuse (more drops than holds) caught as a bug.
+import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { BodyPool, POOLED_MAX_BYTES, POOLED_MIN_BYTES } from '../../src/body-pool.js';
+
+const MB = 1024 * 1024;
+
+describe('BodyPool', () => {
+  test('serves bodies from 64 KB to 8 MB, each a buffer of exactly the asked length; smaller, larger or pool size 0: none', () => {
+    const pool = new BodyPool(32 * MB);
+    assert.equal(pool.take(POOLED_MIN_BYTES - 1), undefined);
+    assert.equal(pool.take(POOLED_MAX_BYTES + 1), undefined);
+    const b = pool.take(100_000)!;
+    assert.equal(b.length, 100_000);
+    assert.equal(b.buffer.byteLength, 128 * 1024, 'a power-of-two size class');
+    assert.equal(new BodyPool(0).take(100_000), undefined);
+  });
+
+  test('only a body the pool lent has owners', () => {
+    const pool = new BodyPool(32 * MB);
+    assert.equal(pool.owners(Buffer.alloc(100_000)), undefined);
+    assert.ok(pool.owners(pool.take(100_000)!));
+  });
+
+  test('memory returns when the last owner lets go, on the next turn of the event loop, and the next body reuses it', async () => {
+    const pool = new BodyPool(32 * MB);
+    const body = pool.take(100_000)!;
+    const owners = pool.owners(body)!;
+    owners.hold(); // a queue takes the batch
+    owners.drop(); // the request is done
+    await nextTurn();
+    assert.equal(pool.idleByteCount, 0, 'a queue still holds it');
+    owners.drop(); // the queue is done
+    assert.equal(pool.idleByteCount, 0, 'not within the step that let it go: a reader later in that step sees the body');
+    body.fill(7);
+    await nextTurn();
+    assert.equal(pool.idleByteCount, 128 * 1024);
+    const next = pool.take(120_000)!;
+    assert.equal(next.buffer, body.buffer, 'reused');
+    assert.equal(pool.idleByteCount, 0);
+  });
+
+  test('what comes back beyond max idle bytes is left to the GC', async () => {
+    const pool = new BodyPool(200 * 1024);
+    const bodies = [pool.take(100_000)!, pool.take(100_000)!];
+    for (const b of bodies) pool.owners(b)!.drop();
+    await nextTurn();
+    assert.equal(pool.idleByteCount, 128 * 1024, 'one 128 KB class fits under 200 KB, the second does not');
+  });
+
+  test('a body refused while it was read goes back as it is (giveBack), once however often it is given', async () => {
+    const pool = new BodyPool(32 * MB);
+    const b = pool.take(100_000)!;
+    pool.giveBack(b);
+    pool.giveBack(b);
+    await nextTurn();
+    assert.equal(pool.idleByteCount, 128 * 1024);
+  });
+
+  test('check mode overwrites returned memory with NUL bytes and reuses it only after many other returns', async () => {
+    const pool = new BodyPool(64 * MB, true);
+    const body = pool.take(100_000)!;
+    body.fill(0x61);
+    pool.owners(body)!.drop();
+    await nextTurn();
+    assert.ok(body.every((byte) => byte === 0), 'a read after the last owner let go sees NUL bytes, which no backend takes');
+    const next = pool.take(100_000)!;
+    assert.notEqual(next.buffer, body.buffer, 'quarantined, not reused at once');
+  });
+
+  test('a drop more than the holds, or a hold after the last drop, is a bug and says so', async () => {
+    const pool = new BodyPool(32 * MB);
+    const owners = pool.owners(pool.take(100_000)!)!;
+    owners.drop();
+    assert.throws(() => owners.drop(), /BUG: a pooled body was let go more often/);
+    assert.throws(() => owners.hold(), /BUG: a pooled body was held after/);
+  });
+});
