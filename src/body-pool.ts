@@ -28,9 +28,15 @@ export interface BodyOwners {
   drop(): void;
 }
 
-/** Size classes are powers of two, so that bodies of slightly different sizes share memory. */
-function sizeClass(bytes: number): number {
-  return 2 ** Math.ceil(Math.log2(bytes));
+/**
+ * Size classes are quarter steps between powers of two (64, 80, 96, 112, 128, 160 KB, ...), so that bodies of slightly
+ * different sizes share memory and a body wastes at most a fifth of what it is given (with powers of two alone, a
+ * 1.1 MB body took 2 MB, and 64 such bodies in flight held 60 MB more than they needed).
+ */
+export function sizeClass(bytes: number): number {
+  const power = 2 ** Math.floor(Math.log2(bytes));
+  const quarter = power / 4;
+  return power + Math.ceil((bytes - power) / quarter) * quarter;
 }
 
 export class BodyPool {

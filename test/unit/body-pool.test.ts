@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { BodyPool, POOLED_MAX_BYTES, POOLED_MIN_BYTES } from '../../src/body-pool.js';
+import { BodyPool, POOLED_MAX_BYTES, POOLED_MIN_BYTES, sizeClass } from '../../src/body-pool.js';
 
 const MB = 1024 * 1024;
 
@@ -14,8 +14,18 @@ describe('BodyPool', () => {
     assert.equal(pool.take(POOLED_MAX_BYTES + 1), undefined);
     const b = pool.take(100_000)!;
     assert.equal(b.length, 100_000);
-    assert.equal(b.buffer.byteLength, 128 * 1024, 'a power-of-two size class');
+    assert.equal(b.buffer.byteLength, 112 * 1024, 'a size class: quarter steps between powers of two');
     assert.equal(new BodyPool(0).take(100_000), undefined);
+  });
+
+  test('size classes: quarter steps between powers of two, never less than asked, at most a quarter more', () => {
+    assert.equal(sizeClass(64 * 1024), 64 * 1024);
+    assert.equal(sizeClass(64 * 1024 + 1), 80 * 1024);
+    assert.equal(sizeClass(1_100_000), 1280 * 1024);
+    for (let bytes = POOLED_MIN_BYTES; bytes <= POOLED_MAX_BYTES; bytes = Math.ceil(bytes * 1.013)) {
+      const size = sizeClass(bytes);
+      assert.ok(size >= bytes && size <= bytes * 1.25, `${bytes} → ${size}`);
+    }
   });
 
   test('only a body the pool lent has owners', () => {
@@ -36,8 +46,8 @@ describe('BodyPool', () => {
     assert.equal(pool.idleByteCount, 0, 'not within the step that let it go: a reader later in that step sees the body');
     body.fill(7);
     await nextTurn();
-    assert.equal(pool.idleByteCount, 128 * 1024);
-    const next = pool.take(120_000)!;
+    assert.equal(pool.idleByteCount, 112 * 1024);
+    const next = pool.take(110_000)!;
     assert.equal(next.buffer, body.buffer, 'reused');
     assert.equal(pool.idleByteCount, 0);
   });
@@ -47,7 +57,7 @@ describe('BodyPool', () => {
     const bodies = [pool.take(100_000)!, pool.take(100_000)!];
     for (const b of bodies) pool.owners(b)!.drop();
     await nextTurn();
-    assert.equal(pool.idleByteCount, 128 * 1024, 'one 128 KB class fits under 200 KB, the second does not');
+    assert.equal(pool.idleByteCount, 112 * 1024, 'one 112 KB class fits under 200 KB, the second does not');
   });
 
   test('a body refused while it was read goes back as it is (giveBack), once however often it is given', async () => {
@@ -56,7 +66,7 @@ describe('BodyPool', () => {
     pool.giveBack(b);
     pool.giveBack(b);
     await nextTurn();
-    assert.equal(pool.idleByteCount, 128 * 1024);
+    assert.equal(pool.idleByteCount, 112 * 1024);
   });
 
   test('check mode overwrites returned memory with NUL bytes and reuses it only after many other returns', async () => {
