@@ -11,16 +11,18 @@
  * - nothing reads a body after its last owner let go, except in the same synchronous step (a missed window's time
  *   range, a 413's oversized lines): the memory returns only on the next turn of the event loop;
  * - a queue that is abandoned at shutdown never lets go: requests in flight may still be writing those bodies.
- * `check` mode (INFLUX_RELAY_BODY_POOL_CHECK=1, which `make test` sets) overwrites returned memory with NUL bytes and
- * reuses it only after many more returns, so that any read after the last owner let go fails loudly in the tests.
+ * `check` mode (INFLUX_RELAY_BODY_POOL_CHECK=1, which `make test` sets) pools every body with a Content-Length, however
+ * small, so that every write path of the test suite runs on pooled memory; it overwrites returned memory with NUL
+ * bytes and reuses it only after many more returns, so that any read after the last owner let go fails loudly.
  */
 
 /** Smaller bodies come from node's own small-buffer pool or one socket chunk: pooling them saves nothing. */
 export const POOLED_MIN_BYTES = 64 * 1024;
 /** Larger bodies are rare; each gets memory of its own, freed by the GC. */
 export const POOLED_MAX_BYTES = 8 * 1024 * 1024;
-/** In check mode, returned memory waits behind this many other returns before it is reused. */
+/** In check mode, returned memory waits behind this many other returns (and at most this many bytes) before reuse. */
 const CHECK_QUARANTINE = 256;
+const CHECK_QUARANTINE_BYTES = 64 * 1024 * 1024;
 
 /** The owners of one pooled body: `hold` before keeping it past the current step, `drop` once done with it. */
 export interface BodyOwners {
@@ -46,18 +48,24 @@ export class BodyPool {
   /** Memory whose last owner let go in this turn of the event loop: it becomes idle on the next. */
   private returning: ArrayBuffer[] = [];
   private readonly quarantine: ArrayBuffer[] = [];
+  private quarantineBytes = 0;
   /** Memory handed out and not returned yet. */
   private readonly lent = new WeakSet<ArrayBuffer>();
+
+  /** Bodies from this size on are pooled (read into memory of their announced size: http-body.ts). */
+  readonly minBytes: number;
 
   constructor(
     /** Idle memory kept for the next bodies; what is returned beyond it is left to the GC. 0: no pooling. */
     private readonly maxIdleBytes: number,
     private readonly check = false,
-  ) {}
+  ) {
+    this.minBytes = check && maxIdleBytes > 0 ? 1 : POOLED_MIN_BYTES;
+  }
 
   /** A buffer of exactly `length` bytes for a body, or undefined when the pool does not serve that size. */
   take(length: number): Buffer | undefined {
-    if (this.maxIdleBytes === 0 || length < POOLED_MIN_BYTES || length > POOLED_MAX_BYTES) return undefined;
+    if (this.maxIdleBytes === 0 || length < this.minBytes || length > POOLED_MAX_BYTES) return undefined;
     const size = sizeClass(length);
     let memory = this.idle.get(size)?.pop();
     if (memory) this.idleBytes -= size;
@@ -111,8 +119,10 @@ export class BodyPool {
       if (this.check) {
         new Uint8Array(memory).fill(0);
         this.quarantine.push(memory);
-        if (this.quarantine.length <= CHECK_QUARANTINE) continue;
+        this.quarantineBytes += memory.byteLength;
+        if (this.quarantine.length <= CHECK_QUARANTINE && this.quarantineBytes <= CHECK_QUARANTINE_BYTES) continue;
         memory = this.quarantine.shift()!;
+        this.quarantineBytes -= memory.byteLength;
       }
       const size = memory.byteLength;
       if (this.idleBytes + size > this.maxIdleBytes) continue;

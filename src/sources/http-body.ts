@@ -53,7 +53,8 @@ export async function readBody(req: IncomingMessage, maxBytes: number, reservati
     throw tooLarge(maxBytes);
   }
   const gzip = encoding === 'gzip';
-  return collect(req, maxBytes, gzip, reservation, !gzip && Number.isFinite(declared) && declared >= PREALLOCATE_MIN_BYTES ? declared : 0, pool);
+  const preallocateFrom = pool?.minBytes ?? PREALLOCATE_MIN_BYTES;
+  return collect(req, maxBytes, gzip, reservation, !gzip && Number.isFinite(declared) && declared >= preallocateFrom && declared > 0 ? declared : 0, pool);
 }
 
 function tooLarge(maxBytes: number): BodyError {

@@ -262,6 +262,8 @@ describe('Go relay comparison', { skip: (!existsSync(NGINX_BIN) || !existsSync(W
       }
       assert.match(md, /Go influxdb-relay config used/);
       assert.doesNotMatch(md, /not run \(set `GO_RELAY_BIN`/);
+      // The Targets table compares p99 case by case.
+      assert.match(md, /\| p99 latency no worse than the Go relay's at equal load [^|]*\| \d[\d.]* \(1000 × 4\) \| (yes|\*\*no\*\*) \|/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

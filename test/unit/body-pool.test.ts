@@ -18,6 +18,14 @@ describe('BodyPool', () => {
     assert.equal(new BodyPool(0).take(100_000), undefined);
   });
 
+  test('check mode pools every body, however small, so that every write path of the tests runs on pooled memory', () => {
+    const pool = new BodyPool(32 * MB, true);
+    assert.equal(pool.minBytes, 1);
+    assert.equal(pool.take(10)?.length, 10);
+    assert.equal(new BodyPool(32 * MB).minBytes, POOLED_MIN_BYTES);
+    assert.equal(new BodyPool(0, true).minBytes, POOLED_MIN_BYTES, 'pooling off stays off');
+  });
+
   test('size classes: quarter steps between powers of two, never less than asked, at most a quarter more', () => {
     assert.equal(sizeClass(64 * 1024), 64 * 1024);
     assert.equal(sizeClass(64 * 1024 + 1), 80 * 1024);
