@@ -59,6 +59,8 @@ export class BodyPool {
     /** Idle memory kept for the next bodies; what is returned beyond it is left to the GC. 0: no pooling. */
     private readonly maxIdleBytes: number,
     private readonly check = false,
+    /** Told of each body served: from idle memory (reused) or new memory. */
+    private readonly served: (reused: boolean) => void = () => undefined,
   ) {
     this.minBytes = check && maxIdleBytes > 0 ? 1 : POOLED_MIN_BYTES;
   }
@@ -68,6 +70,7 @@ export class BodyPool {
     if (this.maxIdleBytes === 0 || length < this.minBytes || length > POOLED_MAX_BYTES) return undefined;
     const size = sizeClass(length);
     let memory = this.idle.get(size)?.pop();
+    const reused = memory !== undefined;
     if (memory) this.idleBytes -= size;
     else {
       try {
@@ -76,6 +79,7 @@ export class BodyPool {
         return undefined; // no memory for a new one: the caller allocates as it would without a pool
       }
     }
+    this.served(reused);
     this.lent.add(memory);
     return Buffer.from(memory, 0, length);
   }
@@ -107,7 +111,7 @@ export class BodyPool {
     if (this.returning.push(memory) === 1) setImmediate(() => this.settleReturns());
   }
 
-  /** Idle bytes held for the next bodies (a metric, and the tests' view). */
+  /** Idle bytes held for the next bodies (influx_relay_body_pool_idle_bytes). */
   get idleByteCount(): number {
     return this.idleBytes;
   }

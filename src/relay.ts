@@ -96,7 +96,9 @@ export class Relay {
     this.log = logger;
     this.metrics = metrics ?? new RelayMetrics();
     this.bodyBudget = new BodyBudget(config.maxBodiesInFlightMb * MB);
-    this.bodyPool = new BodyPool(config.bodyPoolMb * MB, process.env.INFLUX_RELAY_BODY_POOL_CHECK === '1');
+    const served = { reused: this.metrics.bodyPoolBodies.labels('reused'), fresh: this.metrics.bodyPoolBodies.labels('new') };
+    this.bodyPool = new BodyPool(config.bodyPoolMb * MB, process.env.INFLUX_RELAY_BODY_POOL_CHECK === '1', (reused) => (reused ? served.reused : served.fresh).inc());
+    this.metrics.trackBodyPool(this.bodyPool);
     this.scanPool = new ScanPool(config.scanThreads < 0 ? defaultScanThreads() : config.scanThreads, logger);
   }
 

@@ -88,6 +88,28 @@ export class RelayMetrics {
     labelNames: ['listener'] as const,
     registers: [this.registry],
   });
+  readonly bodyPoolBodies = new Counter({
+    name: 'influx_relay_body_pool_bodies_total',
+    help:
+      'Request bodies read into pooled memory (body-pool-mb), by memory: reused (an earlier body\'s) or new (none of ' +
+      'that size was idle; many of these under a steady load mean body-pool-mb is too small).',
+    labelNames: ['memory'] as const,
+    registers: [this.registry],
+  });
+  readonly bodyPoolIdleBytes: Gauge = new Gauge({
+    name: 'influx_relay_body_pool_idle_bytes',
+    help: 'Memory the body pool keeps idle for the next bodies (at most body-pool-mb).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.bodyPoolSource) this.bodyPoolIdleBytes.set(this.bodyPoolSource.idleByteCount);
+    },
+  });
+  private bodyPoolSource: { readonly idleByteCount: number } | undefined;
+
+  trackBodyPool(source: { readonly idleByteCount: number }): void {
+    this.bodyPoolSource = source;
+  }
+
   readonly requestsRefused = new Counter({
     name: 'influx_relay_requests_refused_total',
     help:

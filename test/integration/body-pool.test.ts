@@ -88,4 +88,6 @@ test('bodies read into pooled memory reach both replicas intact while one backen
   }
   const metrics = await get(`${relay.url}/metrics`);
   assert.doesNotMatch(metrics.body, /influx_relay_backend_points_dropped_total\{[^}]*\} [1-9]/, 'nothing dropped or refused');
+  const served = (memory: string): number => Number(new RegExp(`influx_relay_body_pool_bodies_total\\{memory="${memory}"\\} (\\d+)`).exec(metrics.body)?.[1] ?? 0);
+  assert.equal(served('new') + served('reused'), bodies, 'every body was read into pooled memory');
 });

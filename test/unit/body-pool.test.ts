@@ -60,6 +60,17 @@ describe('BodyPool', () => {
     assert.equal(pool.idleByteCount, 0);
   });
 
+  test('tells whether each body it serves reuses idle memory or takes new memory', async () => {
+    const served: boolean[] = [];
+    const pool = new BodyPool(32 * MB, false, (reused) => served.push(reused));
+    pool.owners(pool.take(100_000)!)!.drop();
+    await nextTurn();
+    pool.take(100_000);
+    pool.take(100_000);
+    assert.equal(pool.take(10), undefined);
+    assert.deepEqual(served, [false, true, false]);
+  });
+
   test('what comes back beyond max idle bytes is left to the GC', async () => {
     const pool = new BodyPool(200 * 1024);
     const bodies = [pool.take(100_000)!, pool.take(100_000)!];
