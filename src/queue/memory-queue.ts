@@ -43,8 +43,8 @@ export class MemoryQueue implements OfferQueue {
 
   offer(batch: Batch): OfferResult {
     if (this.heldBytes + batch.body.length > this.capacity) return 'full';
+    batch.owners?.hold(); // first: if it throws (a bug), the queue is unchanged
     this.entries.push({ batch, state: PENDING });
-    batch.owners?.hold();
     this.heldBytes += batch.body.length;
     this.held++;
     return 'queued';
@@ -63,11 +63,12 @@ export class MemoryQueue implements OfferQueue {
       if (e.state !== LEASED) throw new Error('BUG: ack of an entry that is not leased');
       e.state = DONE;
       this.heldBytes -= e.batch.body.length;
-      e.batch.owners?.drop();
     }
     this.held -= lease.batches.length;
     this.leased -= lease.batches.length;
     this.entries.compact();
+    // Last: the queue is consistent even if letting go throws (a bug).
+    for (const b of lease.batches) b.owners?.drop();
   }
 
   evictOldest(bytes: number): Batch[] {
@@ -79,11 +80,11 @@ export class MemoryQueue implements OfferQueue {
       e.state = DONE;
       freed += e.batch.body.length;
       dropped.push(e.batch);
-      e.batch.owners?.drop();
     }
     this.heldBytes -= freed;
     this.held -= dropped.length;
     this.entries.compact();
+    for (const b of dropped) b.owners?.drop();
     return dropped;
   }
 

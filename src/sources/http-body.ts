@@ -54,7 +54,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number, reservati
   }
   const gzip = encoding === 'gzip';
   const preallocateFrom = pool?.minBytes ?? PREALLOCATE_MIN_BYTES;
-  return collect(req, maxBytes, gzip, reservation, !gzip && Number.isFinite(declared) && declared >= preallocateFrom && declared > 0 ? declared : 0, pool);
+  return collect(req, maxBytes, gzip, reservation, !gzip && Number.isFinite(declared) && declared >= preallocateFrom ? declared : 0, pool);
 }
 
 function tooLarge(maxBytes: number): BodyError {
